@@ -1,0 +1,42 @@
+# Thin front end over CMake.  `make demo` and `make check` are the README's quick start.
+BUILD   ?= build
+PREFIX  ?= /usr/local
+JOBS    ?= $(shell nproc)
+CMAKE_FLAGS ?= $(if $(CI),-DWERROR=ON,)
+
+.PHONY: all deps configure build check demo bench install uninstall clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS)
+
+configure: $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_FLAGS)
+
+demo: deps
+	$(MAKE) build
+	@tools/demo.sh $(BUILD)
+
+bench: deps
+	$(MAKE) build
+	cmake --build $(BUILD) --target bench -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+uninstall:
+	@if [ -f $(BUILD)/install_manifest.txt ]; then xargs -r rm -fv < $(BUILD)/install_manifest.txt; \
+	else echo "nothing recorded as installed in $(BUILD)/install_manifest.txt"; fi
+
+clean:
+	rm -rf $(BUILD)
