@@ -1,0 +1,244 @@
+/*
+ * dispatch.c -- what happens to an intercepted syscall: the hooks are called, the syscall runs
+ * (or not), the log is written.  Called from entry.S with the saved register frame.  This is the
+ * per-syscall hot path: it must never take a lock, allocate, or call libc; everything it needs
+ * is a raw syscall (si_syscall6) and thread-local state.
+ */
+#include "intercept.h"
+#include "entry_layout.h"
+#include "log.h"
+
+#include <linux/sched.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+
+/* The public hooks. */
+__attribute__((visibility("default"))) int (*intercept_hook_point)(long, long, long, long, long,
+								  long, long, long *);
+__attribute__((visibility("default"))) void (*intercept_hook_point_clone_child)(void);
+__attribute__((visibility("default"))) void (*intercept_hook_point_clone_parent)(long);
+__attribute__((visibility("default"))) void (*intercept_hook_point_post_kernel)(long, long, long,
+									       long, long, long,
+									       long, long);
+
+struct si_frame {
+	long rbp, result, nr;
+	long args[6];		/* rdi rsi rdx r10 r8 r9 */
+	const struct si_site *site;
+	long rflags;
+	long ret;
+};
+_Static_assert(offsetof(struct si_frame, result) == FRAME_RESULT, "frame layout");
+_Static_assert(offsetof(struct si_frame, nr) == FRAME_NR, "frame layout");
+_Static_assert(offsetof(struct si_frame, args) == FRAME_RDI, "frame layout");
+_Static_assert(offsetof(struct si_frame, args[5]) == FRAME_R9, "frame layout");
+_Static_assert(offsetof(struct si_frame, site) == FRAME_SITE, "frame layout");
+_Static_assert(offsetof(struct si_frame, rflags) == FRAME_RFLAGS, "frame layout");
+_Static_assert(sizeof(struct si_frame) == FRAME_SIZE, "frame layout");
+_Static_assert(offsetof(struct si_site, resume) == SITE_RESUME, "site layout");
+_Static_assert(offsetof(struct si_site, after_call) == SITE_AFTER_CALL, "site layout");
+_Static_assert(offsetof(struct si_site, return_addr) == SITE_RETURN_ADDR, "site layout");
+
+/* Returned in RAX:RDX to entry.S. */
+struct si_ret {
+	long value;		/* the result, or the syscall number for an in-place action */
+	long action;		/* SI_ACTION_* */
+};
+
+/*
+ * Nonzero while a hook runs on this thread: syscalls it makes (through libc) go straight to
+ * the kernel instead of recursing into the hook.
+ */
+static __thread int in_hook;
+/* The VFORK path finds its site here after the syscall (entry.S reads it directly). */
+__thread const struct si_site *si_vfork_site SI_HIDDEN;
+static __thread long vfork_nr;
+static __thread long vfork_args[6];
+
+/* Syscalls that need more than "call the hook, run it, return": see entry.S. */
+#define SPECIAL_LOW_MASK ((1ul << SYS_rt_sigreturn) | (1ul << SYS_clone) | (1ul << SYS_fork) | \
+			  (1ul << SYS_vfork))
+static inline int
+is_special(long nr)
+{
+	return ((unsigned long)nr < 64 && ((1ul << nr) & SPECIAL_LOW_MASK)) || nr == SYS_clone3;
+}
+
+static inline long
+kernel(long nr, const long *a)
+{
+	return si_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* Calls intercept_hook_point; returns 1 when the syscall should run, 0 when *result is set. */
+static inline int
+call_hook(long nr, const long *a, long *result)
+{
+	int (*hook)(long, long, long, long, long, long, long, long *) = intercept_hook_point;
+	if (!hook || in_hook)
+		return 1;
+	in_hook = 1;
+	int run = hook(nr, a[0], a[1], a[2], a[3], a[4], a[5], result);
+	in_hook = 0;
+	return run;
+}
+
+static inline void
+call_post_kernel(long nr, const long *a, long result)
+{
+	void (*post)(long, long, long, long, long, long, long, long) =
+		intercept_hook_point_post_kernel;
+	if (!post || in_hook)
+		return;
+	in_hook = 1;
+	post(nr, a[0], a[1], a[2], a[3], a[4], a[5], result);
+	in_hook = 0;
+}
+
+static inline void
+log_line(const struct si_frame *f, long nr, const long *a, long result, bool has_result)
+{
+	if (__builtin_expect(si_log_fd >= 0, 0))
+		si_log_syscall(f->site, nr, a, result, has_result);
+}
+
+/* After any clone-like syscall returned in the parent (result > 0) or the child (result 0). */
+static void
+after_clone(long nr, const long *a, long result, bool shares_memory)
+{
+	if (result == 0) {
+		if (!shares_memory)
+			si_log_after_fork();
+		void (*child)(void) = intercept_hook_point_clone_child;
+		if (child && !in_hook) {
+			in_hook = 1;
+			child();
+			in_hook = 0;
+		}
+		return;
+	}
+	if (result > 0) {
+		void (*parent)(long) = intercept_hook_point_clone_parent;
+		if (parent && !in_hook) {
+			in_hook = 1;
+			parent(result);
+			in_hook = 0;
+		}
+	}
+	call_post_kernel(nr, a, result);
+}
+
+/* What a clone-like call will do with the stack: a new one, the parent's shared one, or a copy. */
+enum clone_kind { CLONE_COPY, CLONE_NEW_STACK, CLONE_SHARED_STACK };
+
+static enum clone_kind
+classify_clone(long nr, const long *a, unsigned long *child_sp)
+{
+	unsigned long flags = 0;
+	*child_sp = 0;
+	switch (nr) {
+	case SYS_fork:
+		return CLONE_COPY;
+	case SYS_vfork:
+		return CLONE_SHARED_STACK;
+	case SYS_clone:
+		flags = (unsigned long)a[0];
+		*child_sp = (unsigned long)a[1];
+		break;
+	case SYS_clone3: {
+		const struct clone_args *ca = (const struct clone_args *)a[0];
+		/* Too small or no struct: the kernel will refuse it; run it like a fork. */
+		if (!ca || (unsigned long)a[1] < CLONE_ARGS_SIZE_VER0)
+			return CLONE_COPY;
+		flags = ca->flags;
+		if (ca->stack)
+			*child_sp = ca->stack + ca->stack_size;
+		break;
+	}
+	}
+	if (*child_sp)
+		return CLONE_NEW_STACK;
+	return (flags & CLONE_VM) ? CLONE_SHARED_STACK : CLONE_COPY;
+}
+
+static struct si_ret
+dispatch_special(struct si_frame *f)
+{
+	long nr = f->nr, result = 0;
+	const long *a = f->args;
+
+	log_line(f, nr, a, 0, false);
+	if (nr == SYS_rt_sigreturn) {
+		/* Shown to the hook, but it cannot be answered: it must run, and never returns. */
+		call_hook(nr, a, &result);
+		return (struct si_ret){ nr, SI_ACTION_SIGRETURN };
+	}
+	if (!call_hook(nr, a, &result)) {
+		log_line(f, nr, a, result, true);
+		return (struct si_ret){ result, SI_ACTION_RETURN };
+	}
+
+	unsigned long child_sp;
+	switch (classify_clone(nr, a, &child_sp)) {
+	case CLONE_NEW_STACK:
+		((uint64_t *)child_sp)[-1] = f->site->resume;
+		((const struct si_site **)child_sp)[-2] = f->site;
+		return (struct si_ret){ nr, SI_ACTION_CLONE_STACK };
+	case CLONE_SHARED_STACK:
+		si_vfork_site = f->site;
+		vfork_nr = nr;
+		for (int i = 0; i < 6; i++)
+			vfork_args[i] = a[i];
+		return (struct si_ret){ nr, SI_ACTION_VFORK };
+	case CLONE_COPY:
+		break;
+	}
+	result = kernel(nr, a);
+	log_line(f, nr, a, result, true);
+	after_clone(nr, a, result, false);
+	return (struct si_ret){ result, SI_ACTION_RETURN };
+}
+
+SI_HIDDEN struct si_ret
+si_dispatch(struct si_frame *f)
+{
+	long nr = f->nr, result;
+	const long *a = f->args;
+
+	if (__builtin_expect(is_special(nr), 0))
+		return dispatch_special(f);
+	log_line(f, nr, a, 0, false);
+	if (call_hook(nr, a, &result)) {
+		result = kernel(nr, a);
+		call_post_kernel(nr, a, result);
+	}
+	log_line(f, nr, a, result, true);
+	return (struct si_ret){ result, SI_ACTION_RETURN };
+}
+
+/* CLONE_STACK, in the parent, after the syscall returned (the child runs on its own stack). */
+SI_HIDDEN struct si_ret
+si_dispatch_post(struct si_frame *f)
+{
+	log_line(f, f->nr, f->args, f->result, true);
+	after_clone(f->nr, f->args, f->result, true);
+	return (struct si_ret){ f->result, SI_ACTION_RETURN };
+}
+
+/* CLONE_STACK, first thing in the new thread, on its new stack. */
+SI_HIDDEN struct si_ret
+si_dispatch_clone_child(struct si_frame *f)
+{
+	after_clone(SYS_clone, f->args, 0, true);
+	return (struct si_ret){ 0, SI_ACTION_RETURN };
+}
+
+/* VFORK: in the child (result 0), then in the parent once the child has exec'd or exited. */
+SI_HIDDEN struct si_ret
+si_dispatch_vfork_post(struct si_frame *f)
+{
+	long result = f->result;
+	log_line(f, vfork_nr, vfork_args, result, true);
+	after_clone(vfork_nr, vfork_args, result, true);
+	return (struct si_ret){ result, SI_ACTION_RETURN };
+}

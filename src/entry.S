@@ -1,0 +1,256 @@
+/*
+ * entry.S -- the assembly between a patched syscall site and the C dispatcher, and the raw
+ * syscall.  A trampoline enters here with:
+ *   rsp   site RSP - 128 (red zone skipped) - 8, [rsp] = trampoline return address
+ *   r11   the site's struct si_site (r11 and rcx are dead: `syscall` clobbers them anyway)
+ *   rax   syscall number, rdi rsi rdx r10 r8 r9 = arguments, everything else = program state
+ * It saves every register the kernel would preserve that C code may clobber (argument registers,
+ * RFLAGS, the vector registers XCR0 enables, MXCSR, x87 control word), calls the dispatcher on a
+ * 64-byte aligned stack, restores, and returns with RAX = result, RCX = the original return
+ * address, R11 = RFLAGS, as the kernel would.  It must never touch the red zone or any memory
+ * above the site's RSP, and must never assume RSP alignment at entry.
+ *
+ * Three special cases run the syscall here, with the exact program registers (si_dispatch
+ * returns a nonzero action in RDX and the syscall number in RAX):
+ *   SIGRETURN    rt_sigreturn needs RSP exactly at the signal frame.
+ *   CLONE_STACK  clone/clone3 with a new stack: the child starts on that stack and can never
+ *                return through this frame.  The dispatcher stored site->resume at
+ *                [child_sp - 8] and the site at [child_sp - 16].
+ *   VFORK        the child borrows the parent's stack until exec/_exit and overwrites whatever
+ *                lies below the site's RSP: run at the site's RSP, keep nothing in memory
+ *                below it; the site is found again through thread-local si_vfork_site.
+ */
+#include "entry_layout.h"
+
+	.text
+
+/* Frame built on entry; field offsets are the FRAME_* constants of entry_layout.h. */
+.macro PUSH_FRAME
+	pushfq
+	.cfi_adjust_cfa_offset 8
+	push %r11		/* site */
+	.cfi_adjust_cfa_offset 8
+	push %r9
+	.cfi_adjust_cfa_offset 8
+	push %r8
+	.cfi_adjust_cfa_offset 8
+	push %r10
+	.cfi_adjust_cfa_offset 8
+	push %rdx
+	.cfi_adjust_cfa_offset 8
+	push %rsi
+	.cfi_adjust_cfa_offset 8
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	push %rax		/* syscall number */
+	.cfi_adjust_cfa_offset 8
+	push %rax		/* result slot */
+	.cfi_adjust_cfa_offset 8
+	push %rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rbp, 0
+	mov %rsp, %rbp		/* rbp: the frame, for the rest of the entry */
+	.cfi_def_cfa_register %rbp
+	cld			/* the C ABI wants DF clear; RFLAGS is restored on the way out */
+.endm
+
+/* Vector state save/restore, one pair per CPU level; rsp is 64-byte aligned afterwards. */
+.macro SAVE_SSE
+	and $-64, %rsp
+	sub $VEC_AREA_SSE, %rsp
+	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	movaps %xmm\r, \r*16(%rsp)
+	.endr
+	stmxcsr VEC_CTRL_SSE(%rsp)
+	fnstcw VEC_CTRL_SSE+4(%rsp)
+.endm
+.macro RESTORE_SSE
+	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	movaps \r*16(%rsp), %xmm\r
+	.endr
+	ldmxcsr VEC_CTRL_SSE(%rsp)
+	fldcw VEC_CTRL_SSE+4(%rsp)
+.endm
+
+.macro SAVE_AVX
+	and $-64, %rsp
+	sub $VEC_AREA_AVX, %rsp
+	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	vmovdqa %ymm\r, \r*32(%rsp)
+	.endr
+	stmxcsr VEC_CTRL_AVX(%rsp)
+	fnstcw VEC_CTRL_AVX+4(%rsp)
+.endm
+.macro RESTORE_AVX
+	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	vmovdqa \r*32(%rsp), %ymm\r
+	.endr
+	ldmxcsr VEC_CTRL_AVX(%rsp)
+	fldcw VEC_CTRL_AVX+4(%rsp)
+.endm
+
+.macro SAVE_AVX512
+	and $-64, %rsp
+	sub $VEC_AREA_AVX512, %rsp
+	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	vmovdqa64 %zmm\r, \r*64(%rsp)
+	.endr
+	.irp r,0,1,2,3,4,5,6,7
+	kmovq %k\r, 2048+\r*8(%rsp)
+	.endr
+	stmxcsr VEC_CTRL_AVX512(%rsp)
+	fnstcw VEC_CTRL_AVX512+4(%rsp)
+.endm
+.macro RESTORE_AVX512
+	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	vmovdqa64 \r*64(%rsp), %zmm\r
+	.endr
+	.irp r,0,1,2,3,4,5,6,7
+	kmovq 2048+\r*8(%rsp), %k\r
+	.endr
+	ldmxcsr VEC_CTRL_AVX512(%rsp)
+	fldcw VEC_CTRL_AVX512+4(%rsp)
+.endm
+
+.macro ENTRY name, save, restore
+	.globl \name
+	.hidden \name
+	.type \name, @function
+	.p2align 5
+\name:
+	.cfi_startproc
+	PUSH_FRAME
+	\save
+	mov %rbp, %rdi
+	call si_dispatch		/* rax = result (or nr), rdx = action */
+	test %rdx, %rdx
+	jnz .Lspecial_\name
+
+.Lreturn_\name:				/* rax = result; vectors saved at rsp */
+	\restore
+	mov %rbp, %rsp
+	pop %rbp
+	.cfi_def_cfa %rsp, FRAME_SIZE - 8
+	.cfi_restore %rbp
+	lea 16(%rsp), %rsp		/* result and number slots */
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %r10
+	pop %r8
+	pop %r9
+	pop %r11			/* site */
+	.cfi_def_cfa %rsp, 16
+	mov SITE_RETURN_ADDR(%r11), %rcx
+	mov (%rsp), %r11		/* R11 = RFLAGS, as after a real syscall */
+	popfq
+	.cfi_def_cfa %rsp, 8
+	ret
+	.cfi_def_cfa %rbp, FRAME_SIZE
+	.cfi_offset %rbp, -FRAME_SIZE
+
+.Lspecial_\name:			/* rax = syscall number, rdx = action */
+	\restore
+	mov %rdx, %rcx
+	mov %rbp, %rsp
+	.cfi_def_cfa %rsp, FRAME_SIZE
+	mov FRAME_RDI(%rsp), %rdi
+	mov FRAME_RSI(%rsp), %rsi
+	mov FRAME_RDX(%rsp), %rdx
+	mov FRAME_R10(%rsp), %r10
+	mov FRAME_R8(%rsp), %r8
+	mov FRAME_R9(%rsp), %r9
+	cmp $SI_ACTION_CLONE_STACK, %rcx
+	je .Lclone_stack_\name
+	cmp $SI_ACTION_VFORK, %rcx
+	je .Lvfork_\name
+
+	/* SIGRETURN: with RSP at the signal frame; never returns. */
+	mov (%rsp), %rbp
+	lea FRAME_SIZE+128(%rsp), %rsp
+	syscall
+	ud2
+
+.Lclone_stack_\name:
+	/* The parent keeps this frame: it waits in the syscall with rsp = frame base. */
+	pushq FRAME_RFLAGS(%rsp)
+	popfq
+	mov (%rsp), %rbp
+	syscall
+	mov %rax, %rcx			/* jrcxz: branch without touching RFLAGS */
+	jrcxz 7f
+	jmp 8f
+7:	jmp .Lclone_child_\name
+8:	mov %rsp, %rbp
+	.cfi_def_cfa_register %rbp
+	mov %rax, FRAME_RESULT(%rbp)
+	\save
+	mov %rbp, %rdi
+	call si_dispatch_post
+	jmp .Lreturn_\name
+
+.Lclone_child_\name:
+	/* New stack: [rsp - 8] = site->resume, becomes our return address; [rsp - 16] = site. */
+	.cfi_undefined %rip		/* the first frame of a new thread */
+	lea -8(%rsp), %rsp
+	mov -8(%rsp), %r11
+	PUSH_FRAME
+	\save
+	mov %rbp, %rdi
+	call si_dispatch_clone_child
+	jmp .Lreturn_\name
+
+.Lvfork_\name:
+	.cfi_def_cfa %rsp, FRAME_SIZE
+	pushq FRAME_RFLAGS(%rsp)
+	popfq
+	mov (%rsp), %rbp
+	lea FRAME_SIZE+128(%rsp), %rsp	/* the site's own RSP */
+	syscall
+	/* Child first, then the parent once the child has gone: both rebuild a frame. */
+	lea -128(%rsp), %rsp
+	mov si_vfork_site@gottpoff(%rip), %r11
+	mov %fs:(%r11), %r11
+	pushq SITE_AFTER_CALL(%r11)
+	.cfi_def_cfa %rsp, 8
+	PUSH_FRAME
+	\save
+	mov %rbp, %rdi
+	call si_dispatch_vfork_post
+	jmp .Lreturn_\name
+	.cfi_endproc
+	.size \name, . - \name
+.endm
+
+ENTRY si_entry_sse, SAVE_SSE, RESTORE_SSE
+ENTRY si_entry_avx, SAVE_AVX, RESTORE_AVX
+ENTRY si_entry_avx512, SAVE_AVX512, RESTORE_AVX512
+
+/*
+ * long syscall_no_intercept(long nr, ...) and the library's own si_syscall6: the C arguments
+ * (rdi, rsi, rdx, rcx, r8, r9, stack) move to the kernel's (rax, rdi, rsi, rdx, r10, r8, r9).
+ * This `syscall` lies in our own text, which is never patched.
+ */
+	.globl syscall_no_intercept
+	.type syscall_no_intercept, @function
+	.globl si_syscall6
+	.hidden si_syscall6
+	.type si_syscall6, @function
+	.p2align 4
+syscall_no_intercept:
+si_syscall6:
+	.cfi_startproc
+	mov %rdi, %rax
+	mov %rsi, %rdi
+	mov %rdx, %rsi
+	mov %rcx, %rdx
+	mov %r8, %r10
+	mov %r9, %r8
+	mov 8(%rsp), %r9
+	syscall
+	ret
+	.cfi_endproc
+	.size syscall_no_intercept, . - syscall_no_intercept
+	.size si_syscall6, . - si_syscall6
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,176 @@
+/*
+ * intercept.h -- the interfaces between the stages of the patching pipeline (see DESIGN.md):
+ * discover -> analyse -> plan -> relocate/emit -> activate, and the run-time dispatch.
+ * Nothing here is exported from the library; the unit tests link the stages directly.
+ */
+#ifndef SI_INTERCEPT_H
+#define SI_INTERCEPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SI_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- analyse: decode a code region, find syscall sites and everything that limits patching */
+
+enum si_insn_flag {
+	SI_INSN_SYSCALL = 1 << 0,	/* a `syscall` instruction */
+	SI_INSN_TARGET = 1 << 1,	/* something may jump here: branch target, symbol, FDE start */
+	SI_INSN_RELATIVE = 1 << 2,	/* relative branch or call (target depends on its address) */
+	SI_INSN_RIPREL = 1 << 3,	/* RIP-relative memory operand */
+	SI_INSN_CALL = 1 << 4,		/* pushes its own address: must stay in place */
+	SI_INSN_NO_FALLTHROUGH = 1 << 5, /* ret, jmp, ud2, hlt: the next byte is not reached from here */
+	SI_INSN_PADDING = 1 << 6,	/* nop or int3 */
+	SI_INSN_ENDBR = 1 << 7,		/* endbr64: marks an indirect-branch target */
+	SI_INSN_UNMOVABLE = 1 << 8,	/* cannot be relocated (see reason in relocate.c) */
+	SI_INSN_INVALID = 1 << 9,	/* bytes that do not decode (data, or a desynchronised sweep) */
+};
+
+struct si_insn {
+	uint64_t addr;		/* run-time address */
+	uint16_t flags;		/* enum si_insn_flag */
+	uint8_t len;
+};
+
+/* Code to analyse: `bytes` is where it can be read now, `addr` where it runs. */
+struct si_code {
+	const uint8_t *bytes;
+	uint64_t addr;
+	size_t len;
+};
+
+struct si_analysis {
+	struct si_code code;
+	struct si_insn *insns;	/* sorted by address, covering the region */
+	size_t n_insns;
+	size_t *syscalls;	/* indexes into insns of the syscall instructions */
+	size_t n_syscalls;
+};
+
+/*
+ * Decodes `code` with Zydis.  `starts` are addresses known to begin functions (symbols, FDEs):
+ * they are marked as targets and the linear sweep resynchronises there.  Returns 0, or -1 when
+ * out of memory.
+ */
+int si_analyse(const struct si_code *code, const uint64_t *starts, size_t n_starts,
+	       struct si_analysis *out);
+void si_analysis_free(struct si_analysis *a);
+/* Index of the instruction starting at addr, or SIZE_MAX. */
+size_t si_insn_at(const struct si_analysis *a, uint64_t addr);
+
+/* ---- plan: choose how to divert each syscall site */
+
+enum si_patch_method {
+	SI_PATCH_NONE,		/* left as it is; `reason` says why */
+	SI_PATCH_JMP_WINDOW,	/* jmp rel32 over the syscall and neighbouring instructions */
+	SI_PATCH_JMP_PADDING,	/* jmp rel8 at the syscall to a jmp rel32 placed in padding */
+};
+
+struct si_patch {
+	uint64_t syscall_addr;
+	size_t first, last;	/* instructions [first, last) are replaced (moved to the trampoline) */
+	uint64_t start, end;	/* their bytes: [start, end) */
+	uint64_t pad_addr;	/* SI_PATCH_JMP_PADDING: where the 5-byte jump goes */
+	enum si_patch_method method;
+	const char *reason;	/* SI_PATCH_NONE: a short explanation */
+};
+
+/*
+ * Plans one patch per syscall site of `a` into out[0 .. a->n_syscalls).  Windows never contain
+ * a target except at their first byte, never contain a second syscall, and never overlap.
+ */
+void si_plan(const struct si_analysis *a, struct si_patch *out);
+const char *si_patch_method_name(enum si_patch_method m);
+
+/* ---- relocate: move one instruction to another address */
+
+#define SI_MAX_RELOCATED_LEN 16
+/*
+ * Writes instruction `index` of `a`, re-encoded to run at new_addr with the same effect, to out
+ * (at least SI_MAX_RELOCATED_LEN bytes).  Returns its length, or -1 when it cannot be moved
+ * there (a relative operand out of reach, or an instruction that must stay in place).
+ */
+int si_relocate(const struct si_analysis *a, size_t index, uint64_t new_addr, uint8_t *out);
+/* Whether instruction `index` can be moved at all (ignoring distance). */
+bool si_relocatable(const struct si_analysis *a, size_t index);
+
+/* ---- emit: build trampolines and the jumps into them */
+
+/* What the entry code needs to know about a site; lives in the read-only trampoline area. */
+struct si_site {
+	uint64_t resume;	/* trampoline address where execution continues after the syscall */
+	uint64_t after_call;	/* trampoline address the entry returns to (it restores RSP) */
+	uint64_t return_addr;	/* original address right after the syscall (RCX as the kernel sets it) */
+	uint64_t syscall_addr;	/* the original site, for logs */
+	const struct si_object *object;
+};
+
+#define SI_MAX_TRAMPOLINE_LEN 224
+/*
+ * Builds the trampoline for `p` at out_addr into out (SI_MAX_TRAMPOLINE_LEN bytes), including its
+ * struct si_site (8-byte aligned, after the code).  entry_slot is the address of a word holding
+ * the entry code's address.  Returns the length used, or 0 when some instruction cannot be
+ * relocated there.
+ */
+size_t si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
+			  const struct si_object *obj, uint64_t entry_slot,
+			  uint8_t *out, uint64_t out_addr);
+/* The bytes that go over [p->start, p->end) (and, for padding patches, the 5 at p->pad_addr). */
+void si_emit_window(const struct si_patch *p, uint64_t trampoline, uint8_t *window, uint8_t pad[5]);
+
+/* ---- activate: write code into place */
+
+struct si_write {
+	uint64_t addr;
+	uint8_t len;
+	uint8_t bytes[32];
+};
+/*
+ * Writes the patches into text [seg_start, seg_end) that normally has protection `prot`: the
+ * pages become read-write (never writable and executable), are written, and get `prot` back.
+ * Runs no libc code in between: libc's own text may be the one being written.
+ */
+int si_activate(const struct si_write *w, size_t n, uint64_t seg_start, uint64_t seg_end, int prot);
+/* Maps `size` bytes read-write within rel32 reach of every address in [lo, hi); NULL if none. */
+void *si_map_near(uint64_t lo, uint64_t hi, size_t size);
+
+/* ---- discover: the loaded objects to patch */
+
+#define SI_MAX_SEGMENTS 4
+struct si_object {
+	char path[512];
+	uint64_t base;		/* load bias */
+	struct {
+		uint64_t start, end;
+		int prot;
+	} text[SI_MAX_SEGMENTS];
+	int n_text;
+	uint64_t eh_frame_hdr;	/* run-time address of .eh_frame_hdr, or 0 */
+	bool is_libc, is_ldso;
+	/* results, for INTERCEPT_DEBUG_DUMP */
+	size_t n_sites, n_window, n_padding, n_unpatched;
+};
+
+/* ---- run time */
+
+/* The hooks (public) */
+extern int (*intercept_hook_point)(long, long, long, long, long, long, long, long *);
+extern void (*intercept_hook_point_clone_child)(void);
+extern void (*intercept_hook_point_clone_parent)(long);
+extern void (*intercept_hook_point_post_kernel)(long, long, long, long, long, long, long, long);
+
+/* A raw syscall from inside the library (entry.S); never intercepted. */
+long si_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+#define si_syscall(nr, ...) si_syscall_n(nr, __VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define si_syscall_n(nr, a, b, c, d, e, f, ...) \
+	si_syscall6((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+/* util.c: output without stdio (usable anywhere, including in a hook's context) */
+void si_write_str(int fd, const char *s);
+void si_fatal(const char *msg) __attribute__((noreturn));
+/* A tiny formatter: %s %d %ld %lu %lx %zu %p only. */
+int si_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void si_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

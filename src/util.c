@@ -1,0 +1,151 @@
+/*
+ * util.c -- formatted output without stdio or malloc, for messages from places where libc must
+ * not be called (while libc's text is being rewritten, inside the dispatcher, in a vfork child).
+ * Every write goes through the library's own raw syscall.  It must never allocate or lock.
+ */
+#include "intercept.h"
+
+#include <stdarg.h>
+#include <sys/syscall.h>
+
+static size_t
+str_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+void
+si_write_str(int fd, const char *s)
+{
+	size_t len = str_len(s);
+	while (len > 0) {
+		long r = si_syscall(SYS_write, fd, s, len);
+		if (r == -4 /* EINTR */)
+			continue;
+		if (r <= 0)
+			return;
+		s += r;
+		len -= (size_t)r;
+	}
+}
+
+void
+si_fatal(const char *msg)
+{
+	si_write_str(2, "syscall_intercept: fatal: ");
+	si_write_str(2, msg);
+	si_write_str(2, "\n");
+	si_syscall(SYS_exit_group, 127);
+	__builtin_unreachable();
+}
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+static void
+put_char(struct out *o, char c)
+{
+	if (o->len + 1 < o->cap)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void
+put_str(struct out *o, const char *s)
+{
+	while (*s)
+		put_char(o, *s++);
+}
+
+static void
+put_unsigned(struct out *o, unsigned long v, unsigned base)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n)
+		put_char(o, tmp[--n]);
+}
+
+static int
+format(char *buf, size_t cap, const char *fmt, va_list ap)
+{
+	struct out o = { buf, cap, 0 };
+	for (; *fmt; fmt++) {
+		if (*fmt != '%') {
+			put_char(&o, *fmt);
+			continue;
+		}
+		fmt++;
+		int is_long = 0;
+		while (*fmt == 'l' || *fmt == 'z') {
+			is_long = 1;
+			fmt++;
+		}
+		switch (*fmt) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			put_str(&o, s ? s : "(null)");
+			break;
+		}
+		case 'd': {
+			long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
+			if (v < 0) {
+				put_char(&o, '-');
+				put_unsigned(&o, -(unsigned long)v, 10);
+			} else {
+				put_unsigned(&o, (unsigned long)v, 10);
+			}
+			break;
+		}
+		case 'u':
+			put_unsigned(&o, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10);
+			break;
+		case 'x':
+			put_unsigned(&o, is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16);
+			break;
+		case 'p':
+			put_str(&o, "0x");
+			put_unsigned(&o, (unsigned long)va_arg(ap, void *), 16);
+			break;
+		case '%':
+			put_char(&o, '%');
+			break;
+		default:
+			put_char(&o, '?');
+			break;
+		}
+	}
+	if (cap)
+		buf[o.len < cap ? o.len : cap - 1] = '\0';
+	return (int)o.len;
+}
+
+int
+si_snprintf(char *buf, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = format(buf, cap, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void
+si_dprintf(int fd, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	format(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	si_write_str(fd, buf);
+}
