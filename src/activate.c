@@ -21,14 +21,14 @@ int
 si_activate(const struct si_write *w, size_t n, uint64_t seg_start, uint64_t seg_end, int prot)
 {
 	uint64_t lo = seg_start & ~(PAGE - 1), hi = (seg_end + PAGE - 1) & ~(PAGE - 1);
-	if (si_syscall(SYS_mprotect, lo, hi - lo, PROT_READ | PROT_WRITE) != 0)
+	if (si_sys(SYS_mprotect, lo, hi - lo, PROT_READ | PROT_WRITE) != 0)
 		return -1;
 	for (size_t k = 0; k < n; k++) {
 		volatile uint8_t *dst = (volatile uint8_t *)w[k].addr;
 		for (size_t b = 0; b < w[k].len; b++)
 			dst[b] = w[k].bytes[b];
 	}
-	if (si_syscall(SYS_mprotect, lo, hi - lo, prot) != 0)
+	if (si_sys(SYS_mprotect, lo, hi - lo, prot) != 0)
 		si_fatal("cannot make patched text executable again");
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "intercept.h"
 #include "entry_layout.h"
 #include "log.h"
+#include "patch.h"
 
 #include <linux/sched.h>
 #include <stddef.h>
@@ -72,10 +73,10 @@ kernel(long nr, const long *a)
 
 /* Calls intercept_hook_point; returns 1 when the syscall should run, 0 when *result is set. */
 static inline int
-call_hook(long nr, const long *a, long *result)
+call_hook(const struct si_frame *f, long nr, const long *a, long *result)
 {
 	int (*hook)(long, long, long, long, long, long, long, long *) = intercept_hook_point;
-	if (!hook || in_hook)
+	if (!hook || in_hook || (f->site->flags & SI_SITE_NO_HOOK))
 		return 1;
 	in_hook = 1;
 	int run = hook(nr, a[0], a[1], a[2], a[3], a[4], a[5], result);
@@ -107,6 +108,8 @@ static void
 after_clone(long nr, const long *a, long result, bool shares_memory)
 {
 	if (result == 0) {
+		/* Syscall User Dispatch is not inherited: a new task arms it again. */
+		si_safety_net_thread_start();
 		if (!shares_memory)
 			si_log_after_fork();
 		void (*child)(void) = intercept_hook_point_clone_child;
@@ -170,10 +173,10 @@ dispatch_special(struct si_frame *f)
 	log_line(f, nr, a, 0, false);
 	if (nr == SYS_rt_sigreturn) {
 		/* Shown to the hook, but it cannot be answered: it must run, and never returns. */
-		call_hook(nr, a, &result);
+		call_hook(f, nr, a, &result);
 		return (struct si_ret){ nr, SI_ACTION_SIGRETURN };
 	}
-	if (!call_hook(nr, a, &result)) {
+	if (!call_hook(f, nr, a, &result)) {
 		log_line(f, nr, a, result, true);
 		return (struct si_ret){ result, SI_ACTION_RETURN };
 	}
@@ -208,8 +211,12 @@ si_dispatch(struct si_frame *f)
 	if (__builtin_expect(is_special(nr), 0))
 		return dispatch_special(f);
 	log_line(f, nr, a, 0, false);
-	if (call_hook(nr, a, &result)) {
-		result = kernel(nr, a);
+	if (call_hook(f, nr, a, &result)) {
+		if (__builtin_expect(si_safety_net_armed, 0) &&
+		    si_safety_net_filter(nr, f->args, &result))
+			;	/* a signal syscall, adjusted to keep the safety net's SIGSYS */
+		else
+			result = kernel(nr, a);
 		call_post_kernel(nr, a, result);
 	}
 	log_line(f, nr, a, result, true);

@@ -253,4 +253,15 @@ si_syscall6:
 	.size syscall_no_intercept, . - syscall_no_intercept
 	.size si_syscall6, . - si_syscall6
 
+/* The safety net's SIGSYS handler returns through here: rt_sigreturn from inside our text. */
+	.globl si_sigreturn_restorer
+	.hidden si_sigreturn_restorer
+	.type si_sigreturn_restorer, @function
+	.p2align 4
+si_sigreturn_restorer:
+	mov $15, %eax		/* __NR_rt_sigreturn */
+	syscall
+	ud2
+	.size si_sigreturn_restorer, . - si_sigreturn_restorer
+
 	.section .note.GNU-stack, "", @progbits

@@ -103,8 +103,10 @@ struct si_site {
 	uint64_t after_call;	/* trampoline address the entry returns to (it restores RSP) */
 	uint64_t return_addr;	/* original address right after the syscall (RCX as the kernel sets it) */
 	uint64_t syscall_addr;	/* the original site, for logs */
-	const struct si_object *object;
+	const struct si_object *object;	/* NULL for sites caught by the safety net */
+	uint64_t flags;		/* SI_SITE_* */
 };
+#define SI_SITE_NO_HOOK 1	/* caught outside the patched objects: run, but hooks don't see it */
 
 #define SI_MAX_TRAMPOLINE_LEN 224
 /*
@@ -160,10 +162,11 @@ extern void (*intercept_hook_point_clone_child)(void);
 extern void (*intercept_hook_point_clone_parent)(long);
 extern void (*intercept_hook_point_post_kernel)(long, long, long, long, long, long, long, long);
 
-/* A raw syscall from inside the library (entry.S); never intercepted. */
+/* A raw syscall from inside the library (entry.S); never intercepted.  (Not "si_syscall":
+ * <signal.h> defines that name for a siginfo field.) */
 long si_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
-#define si_syscall(nr, ...) si_syscall_n(nr, __VA_ARGS__, 0, 0, 0, 0, 0, 0)
-#define si_syscall_n(nr, a, b, c, d, e, f, ...) \
+#define si_sys(nr, ...) si_sys_n(nr, ##__VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define si_sys_n(nr, a, b, c, d, e, f, ...) \
 	si_syscall6((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 
 /* util.c: output without stdio (usable anywhere, including in a hook's context) */

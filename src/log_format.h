@@ -110,6 +110,8 @@ struct si_log_call {
 	long duration_ns;	/* >= 0 and has_result: " <0.000123>" (seconds) is appended */
 };
 
+/* The line buffer log.c uses (on the stack of whatever thread made the syscall). */
+#define SI_LOG_LINE_MAX 2048
 /* Longest string or buffer contents printed, in source bytes; longer ones end in "...". */
 #define SI_LOG_STR_MAX 64
 /* Most argv entries printed for execve. */

@@ -22,7 +22,7 @@ si_write_str(int fd, const char *s)
 {
 	size_t len = str_len(s);
 	while (len > 0) {
-		long r = si_syscall(SYS_write, fd, s, len);
+		long r = si_sys(SYS_write, fd, s, len);
 		if (r == -4 /* EINTR */)
 			continue;
 		if (r <= 0)
@@ -38,7 +38,7 @@ si_fatal(const char *msg)
 	si_write_str(2, "syscall_intercept: fatal: ");
 	si_write_str(2, msg);
 	si_write_str(2, "\n");
-	si_syscall(SYS_exit_group, 127);
+	si_sys(SYS_exit_group, 127);
 	__builtin_unreachable();
 }
 

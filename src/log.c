@@ -1,0 +1,352 @@
+/*
+ * log.c -- INTERCEPT_LOG: opens the log file at init (and again in forked children when the path
+ * ends in '-'), and writes one formatted line per syscall event, each with a single write(2).
+ *
+ * si_log_syscall and si_log_after_fork run inside the syscall dispatcher, on any thread, in
+ * signal handlers and in fork children: they must never allocate, call libc, take a lock, or
+ * read the program's memory directly (strings are fetched with process_vm_readv on our own pid,
+ * so a bad pointer only prints as a pointer).  Every syscall they make is a raw si_syscall6,
+ * which is never intercepted.  si_log_init runs once, in the library's constructor, and may
+ * use libc (getenv, getauxval, putenv).
+ *
+ * Files and truncation (documented in docs/ and the man page):
+ *  - INTERCEPT_LOG=path logs to path; a path ending in '-' gets the pid appended, and a forked
+ *    child then opens its own file.  Without '-' a forked child keeps writing to the inherited
+ *    descriptor (O_APPEND: lines of all processes interleave whole, never mixed).
+ *  - The file is opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOFOLLOW, mode 0600.  It is
+ *    truncated when the first process of a process tree opens it, unless INTERCEPT_LOG_TRUNC=0.
+ *    Programs that a logged process executes (execve closes the descriptor; the library starts
+ *    again in the new image) append instead: the library marks the environment with
+ *    INTERCEPT_LOG_OWNER=<pid>:<path> so that the new image knows the log is already its tree's.
+ *  - INTERCEPT_LOG_CHILDREN=0 logs only the first process (all its threads): forked children
+ *    and the programs they execute are not logged.  syscall-trace uses it without -f.
+ *  - INTERCEPT_LOG_TIMING=1 appends the syscall's duration, " <seconds>", to each result line.
+ *  - Under AT_SECURE (setuid and the like) INTERCEPT_LOG is ignored.
+ */
+#define _GNU_SOURCE
+#include "log.h"
+#include "log_format.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+
+int si_log_fd = -1;
+
+static char log_template[PATH_MAX];	/* INTERCEPT_LOG as read at init */
+static size_t template_len;
+static bool per_pid;			/* the template ends in '-' */
+static bool truncate_new;		/* INTERCEPT_LOG_TRUNC is not "0" */
+static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN is not "0" */
+static bool timing;			/* INTERCEPT_LOG_TIMING=1 */
+static long self_pid;			/* for process_vm_readv */
+
+#define OWNER_VAR "INTERCEPT_LOG_OWNER="
+#define OWNER_PID_DIGITS 10
+/* "INTERCEPT_LOG_OWNER=0000001234:/path/of/the/template", handed to putenv (so it stays ours). */
+static char owner_env[sizeof(OWNER_VAR) + OWNER_PID_DIGITS + 1 + PATH_MAX];
+
+/* ---- small raw helpers */
+
+static size_t
+str_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+static void write_all(int fd, const char *buf, size_t len);
+
+static void
+write_str(int fd, const char *s)
+{
+	write_all(fd, s, str_len(s));
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		long r = si_sys(SYS_write, fd, buf, len);
+		if (r == -4 /* EINTR */)
+			continue;
+		if (r <= 0)
+			return;
+		buf += r;
+		len -= (size_t)r;
+	}
+}
+
+/* "syscall_intercept: INTERCEPT_LOG: cannot open <path>: <message>; running without a log" */
+static void
+complain(const char *path, long err)
+{
+	char msg[PATH_MAX + 200];
+	size_t n = 0, cap = sizeof(msg);
+	n += si_fmt_str(msg + n, cap - n, "syscall_intercept: INTERCEPT_LOG: cannot open ");
+	n += si_fmt_str(msg + n, cap - n, path);
+	n += si_fmt_str(msg + n, cap - n, ": ");
+	const char *text = si_errno_message(err);
+	if (text) {
+		n += si_fmt_str(msg + n, cap - n, text);
+	} else {
+		n += si_fmt_str(msg + n, cap - n, "error ");
+		n += si_fmt_dec(msg + n, cap - n, err);
+	}
+	n += si_fmt_str(msg + n, cap - n, "; running without a log\n");
+	write_all(2, msg, n);
+}
+
+/* Fixed-width decimal, for the pid in owner_env. */
+static void
+put_pid_digits(char *dst, long pid)
+{
+	for (int i = OWNER_PID_DIGITS - 1; i >= 0; i--) {
+		dst[i] = (char)('0' + pid % 10);
+		pid /= 10;
+	}
+}
+
+/*
+ * Opens the log for this process (template + pid when per_pid) and moves it to a high
+ * descriptor number, where a program that opens files after closing all of its descriptors
+ * (daemons do) will not be handed the same number.  Returns the descriptor or -1.
+ */
+static int
+open_log(bool trunc)
+{
+	char path[PATH_MAX + 24];
+	size_t n = si_fmt_str(path, sizeof(path), log_template);
+	if (per_pid)
+		n += si_fmt_dec(path + n, sizeof(path) - n, self_pid);
+	path[n] = '\0';
+
+	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0);
+	long fd = si_sys(SYS_openat, AT_FDCWD, path, flags, 0600);
+	if (fd < 0) {
+		complain(path, -fd);
+		return -1;
+	}
+	static const int high[] = { 1000, 200, 64 };
+	for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++) {
+		if (fd >= high[i])
+			break;
+		long moved = si_sys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high[i]);
+		if (moved >= 0) {
+			si_sys(SYS_close, fd);
+			fd = moved;
+			break;
+		}
+	}
+	return (int)fd;
+}
+
+/* ---- timing (INTERCEPT_LOG_TIMING=1): the vDSO's clock_gettime, found without libc */
+
+typedef int (*vdso_gettime_fn)(clockid_t, struct timespec *);
+static vdso_gettime_fn vdso_gettime;
+
+static void
+find_vdso_gettime(void)
+{
+	unsigned long base = getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+	const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+	unsigned long bias = 0, dyn = 0;
+	bool have_load = false;
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD && !have_load) {
+			bias = base + ph[i].p_offset - ph[i].p_vaddr;
+			have_load = true;
+		} else if (ph[i].p_type == PT_DYNAMIC) {
+			dyn = ph[i].p_vaddr;
+		}
+	}
+	if (!have_load || !dyn)
+		return;
+	const Elf64_Sym *symtab = 0;
+	const char *strtab = 0;
+	const Elf32_Word *hash = 0;
+	for (const Elf64_Dyn *d = (const Elf64_Dyn *)(bias + dyn); d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_SYMTAB)
+			symtab = (const Elf64_Sym *)(bias + d->d_un.d_ptr);
+		else if (d->d_tag == DT_STRTAB)
+			strtab = (const char *)(bias + d->d_un.d_ptr);
+		else if (d->d_tag == DT_HASH)
+			hash = (const Elf32_Word *)(bias + d->d_un.d_ptr);
+	}
+	if (!symtab || !strtab || !hash)
+		return;
+	for (Elf32_Word i = 0; i < hash[1]; i++) {
+		const Elf64_Sym *s = &symtab[i];
+		if (s->st_shndx != SHN_UNDEF && ELF64_ST_TYPE(s->st_info) == STT_FUNC &&
+		    str_eq(strtab + s->st_name, "__vdso_clock_gettime")) {
+			vdso_gettime = (vdso_gettime_fn)(bias + s->st_value);
+			return;
+		}
+	}
+}
+
+static long
+now_ns(void)
+{
+	struct timespec ts = { 0, 0 };
+	if (!vdso_gettime || vdso_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		si_sys(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Start times of the syscalls this thread is inside of (a signal handler may nest a few). */
+#define TIMING_DEPTH 4
+static __thread long t_start[TIMING_DEPTH];
+static __thread unsigned t_depth;
+
+/* ---- reading the program's memory without ever faulting */
+
+static size_t
+read_self(void *dst, uint64_t addr, size_t len)
+{
+	struct iovec local = { dst, len };
+	struct iovec remote[2];
+	size_t first = 4096 - (addr & 4095);
+	int n = 1;
+	if (first >= len) {
+		remote[0] = (struct iovec){ (void *)addr, len };
+	} else {
+		/* one piece per page: a transfer stops whole at the first unreadable piece */
+		remote[0] = (struct iovec){ (void *)addr, first };
+		remote[1] = (struct iovec){ (void *)(addr + first), len - first };
+		n = 2;
+	}
+	long r = si_sys(SYS_process_vm_readv, self_pid, &local, 1, remote, n, 0);
+	return r < 0 ? 0 : (size_t)r;
+}
+
+/* ---- the interface of log.h */
+
+void
+si_log_init(void)
+{
+	si_log_fd = -1;
+	const char *path = getenv("INTERCEPT_LOG");
+	if (!path || !*path || getauxval(AT_SECURE))
+		return;
+	template_len = str_len(path);
+	if (template_len + 24 >= sizeof(log_template)) {
+		write_str(2, "syscall_intercept: INTERCEPT_LOG: path too long; running without a log\n");
+		return;
+	}
+	si_fmt_str(log_template, sizeof(log_template), path);
+	log_template[template_len] = '\0';
+	per_pid = log_template[template_len - 1] == '-';
+
+	const char *e = getenv("INTERCEPT_LOG_TRUNC");
+	truncate_new = !(e && e[0] == '0');
+	e = getenv("INTERCEPT_LOG_CHILDREN");
+	follow_children = !(e && e[0] == '0');
+	e = getenv("INTERCEPT_LOG_TIMING");
+	timing = e && e[0] == '1';
+	self_pid = si_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+
+	/* Was this log opened before, in this process tree (before an execve)? */
+	long owner = -1;
+	const char *mark = getenv("INTERCEPT_LOG_OWNER");
+	if (mark && str_len(mark) > OWNER_PID_DIGITS && mark[OWNER_PID_DIGITS] == ':' &&
+	    str_eq(mark + OWNER_PID_DIGITS + 1, log_template)) {
+		owner = 0;
+		for (int i = 0; i < OWNER_PID_DIGITS; i++)
+			owner = owner * 10 + (mark[i] - '0');
+	}
+	if (owner >= 0 && !follow_children && owner != self_pid)
+		return;	/* a descendant of the logged process */
+	bool known = owner >= 0 && (!per_pid || owner == self_pid);
+
+	if (timing)
+		find_vdso_gettime();
+	si_log_fd = open_log(truncate_new && !known);
+	if (si_log_fd < 0)
+		return;
+
+	size_t n = si_fmt_str(owner_env, sizeof(owner_env), OWNER_VAR);
+	put_pid_digits(owner_env + n, self_pid);
+	n += OWNER_PID_DIGITS;
+	owner_env[n++] = ':';
+	n += si_fmt_str(owner_env + n, sizeof(owner_env) - n, log_template);
+	owner_env[n] = '\0';
+	putenv(owner_env);
+}
+
+void
+si_log_after_fork(void)
+{
+	if (si_log_fd < 0)
+		return;
+	self_pid = si_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	t_depth = 0;
+	if (!follow_children) {
+		si_sys(SYS_close, si_log_fd);
+		si_log_fd = -1;
+		return;
+	}
+	put_pid_digits(owner_env + sizeof(OWNER_VAR) - 1, self_pid);
+	if (per_pid) {
+		si_sys(SYS_close, si_log_fd);
+		si_log_fd = open_log(truncate_new);
+	}
+}
+
+void
+si_log_syscall(const struct si_site *site, long nr, const long args[6], long result,
+	       bool has_result)
+{
+	int fd = si_log_fd;
+	if (fd < 0)
+		return;
+
+	struct si_log_call call;
+	call.path = 0;
+	call.offset = 0;
+	if (site && site->object) {
+		call.path = site->object->path;
+		call.offset = site->syscall_addr - site->object->base;
+	}
+	call.nr = nr;
+	for (int i = 0; i < 6; i++)
+		call.args[i] = args ? args[i] : 0;
+	call.result = result;
+	call.has_result = has_result;
+	call.duration_ns = -1;
+	if (timing && has_result) {
+		long end = now_ns();
+		if (t_depth > 0 && --t_depth < TIMING_DEPTH)
+			call.duration_ns = end - t_start[t_depth];
+	}
+
+	char line[SI_LOG_LINE_MAX];
+	size_t len = si_log_format(line, sizeof(line), &call, read_self);
+	write_all(fd, line, len);
+
+	if (timing && !has_result && !(nr >= 0 && nr < SI_SYSCALL_TABLE_LEN &&
+					 si_syscall_table[nr].ret == SR_NORETURN)) {
+		if (t_depth < TIMING_DEPTH)
+			t_start[t_depth] = now_ns();
+		t_depth++;
+	}
+}
