@@ -1,0 +1,343 @@
+/*
+ * patterns.S -- syscall sites in the shapes that make patching hard, one small function per
+ * shape, each callable from C (System V ABI).  Every site is listed, by local label, in the
+ * pat_<name>_sites table (zero-terminated) so the test can find its offset without putting a
+ * symbol on it: a symbol would be a jump target and change the shape.  The functions use only
+ * cheap syscalls whose results the caller can check: getpid (39), getppid (110), write (1)
+ * and exit_group (231).  Nothing here may assume the site is patched or not: every function
+ * must give the same result natively and patched.
+ */
+	.set NR_WRITE, 1
+	.set NR_GETPID, 39
+	.set NR_GETPPID, 110
+	.set NR_EXIT_GROUP, 231
+
+.macro FUNC name
+	.globl \name
+	.type \name, @function
+\name:
+.endm
+.macro END name
+	.size \name, .-\name
+.endm
+.macro SITES name, labels:vararg
+	.pushsection .data.rel.ro, "aw"
+	.balign 8
+	.globl pat_\name\()_sites
+pat_\name\()_sites:
+	.irp l, \labels
+	.quad \l
+	.endr
+	.quad 0
+	.popsection
+.endm
+
+	.text
+
+/* 1. syscall as the first instruction of a function (a call target), then ret, nop padding */
+	.p2align 4
+FUNC pat_first_body
+.Lfirst:
+	syscall
+	ret
+END pat_first_body
+	.p2align 4
+FUNC pat_first			/* long pat_first(void): getpid */
+	mov $NR_GETPID, %eax
+	call pat_first_body
+	ret
+END pat_first
+SITES first, .Lfirst
+
+/* 2. syscall as the first instruction, with int3 padding right before and after */
+	.p2align 4
+	.fill 16, 1, 0xcc
+FUNC pat_int3_body
+.Lint3:
+	syscall
+	ret
+	.fill 16, 1, 0xcc
+END pat_int3_body
+FUNC pat_int3			/* getpid */
+	mov $NR_GETPID, %eax
+	call pat_int3_body
+	ret
+END pat_int3
+SITES int3, .Lint3
+
+/* 3. the same with one-byte nop padding before and after */
+	.fill 16, 1, 0x90
+FUNC pat_nop_body
+.Lnop:
+	syscall
+	ret
+	.fill 16, 1, 0x90
+END pat_nop_body
+FUNC pat_nop			/* getpid */
+	mov $NR_GETPID, %eax
+	call pat_nop_body
+	ret
+END pat_nop
+SITES nop, .Lnop
+
+/* 4. syscall last before the ret, and the next function starts right after the ret */
+	.p2align 4
+FUNC pat_last			/* getppid */
+	mov $NR_GETPPID, %eax
+.Llast:
+	syscall
+	ret
+END pat_last
+FUNC pat_last_next		/* returns its argument; a symbol right after pat_last */
+	mov %rdi, %rax
+	ret
+END pat_last_next
+SITES last, .Llast
+
+/* 5. a syscall that does not return, followed only by int3 padding (exit_group) */
+	.p2align 4
+FUNC pat_exit			/* noreturn void pat_exit(int status) */
+	mov $NR_EXIT_GROUP, %eax
+.Lexit:
+	syscall
+	.fill 13, 1, 0xcc
+END pat_exit
+SITES exit, .Lexit
+
+/* 6. a jump target right after the syscall: long pat_after(long v, long skip) =
+ *    skip ? v : getpid */
+	.p2align 4
+FUNC pat_after
+	mov %rdi, %rax
+	test %rsi, %rsi
+	jnz 1f
+	mov $NR_GETPID, %eax
+.Lafter:
+	syscall
+1:	ret
+END pat_after
+SITES after, .Lafter
+
+/* 7. the syscall itself is a jump target, followed by movable instructions:
+ *    long pat_at(long which) = which ? getppid : getpid */
+	.p2align 4
+FUNC pat_at
+	mov $NR_GETPID, %eax
+	test %rdi, %rdi
+	jz 1f
+	mov $NR_GETPPID, %eax
+1:
+.Lat:
+	syscall
+	mov %rax, %rdx
+	mov %rdx, %rax
+	ret
+END pat_at
+SITES at, .Lat
+
+/* 8. the syscall is a jump target and only a ret follows before padding */
+	.p2align 4
+FUNC pat_at_ret			/* which ? getppid : getpid */
+	mov $NR_GETPID, %eax
+	test %rdi, %rdi
+	jz 1f
+	mov $NR_GETPPID, %eax
+1:
+.Lat_ret:
+	syscall
+	ret
+END pat_at_ret
+SITES at_ret, .Lat_ret
+
+/* 9. syscall in a loop whose back edge targets the mov right before it:
+ *    long pat_loop(long n) = n * getpid (n >= 1) */
+	.p2align 4
+FUNC pat_loop
+	mov %rdi, %r8
+	xor %r9d, %r9d
+1:	mov $NR_GETPID, %eax
+.Lloop:
+	syscall
+	add %rax, %r9
+	dec %r8
+	jnz 1b
+	mov %r9, %rax
+	ret
+END pat_loop
+SITES loop, .Lloop
+
+/* 10. RIP-relative lea right before the syscall, a jump target right after it:
+ *     long pat_riprel_before(long skip) = skip ? pat_data : getpid + pat_data2 */
+	.p2align 4
+FUNC pat_riprel_before
+	lea pat_data(%rip), %rdx
+	xor %eax, %eax
+	test %rdi, %rdi
+	jnz 1f
+	mov $NR_GETPID, %eax
+	lea pat_data2(%rip), %rdx
+.Lriprel_before:
+	syscall
+1:	add (%rdx), %rax
+	ret
+END pat_riprel_before
+SITES riprel_before, .Lriprel_before
+
+/* 11. the syscall is a jump target, RIP-relative load and store right after it:
+ *     long pat_riprel_after(long which) = (which ? getppid : getpid) + pat_data,
+ *     also stored in pat_out */
+	.p2align 4
+FUNC pat_riprel_after
+	mov $NR_GETPID, %eax
+	test %rdi, %rdi
+	jz 1f
+	mov $NR_GETPPID, %eax
+1:
+.Lriprel_after:
+	syscall
+	add pat_data(%rip), %rax
+	mov %rax, pat_out(%rip)
+	ret
+END pat_riprel_after
+SITES riprel_after, .Lriprel_after
+
+/* 12. endbr64 at the function start, then mov eax, N; syscall (called through a pointer) */
+	.p2align 4
+FUNC pat_endbr			/* getpid */
+	endbr64
+	mov $NR_GETPID, %eax
+.Lendbr:
+	syscall
+	ret
+END pat_endbr
+SITES endbr, .Lendbr
+
+/* 13. endbr64 directly before the syscall (eax set by the caller) */
+	.p2align 4
+FUNC pat_endbr_tight_body
+	endbr64
+.Lendbr_tight:
+	syscall
+	ret
+END pat_endbr_tight_body
+FUNC pat_endbr_tight		/* getppid */
+	mov $NR_GETPPID, %eax
+	lea pat_endbr_tight_body(%rip), %rcx
+	call *%rcx
+	ret
+END pat_endbr_tight
+SITES endbr_tight, .Lendbr_tight
+
+/* 14. two syscalls back to back: write(fd, buf, 1) returns 1 = SYS_write, so the second
+ *     `syscall` writes again: long pat_b2b(int fd, const void *buf, 1) = 1, 2 bytes written */
+	.p2align 4
+FUNC pat_b2b
+	mov $NR_WRITE, %eax
+.Lb2b_1:
+	syscall
+.Lb2b_2:
+	syscall
+	ret
+END pat_b2b
+SITES b2b, .Lb2b_1, .Lb2b_2
+
+/* 15. three in a row, the middle one with no room on either side: 3 bytes written */
+	.p2align 4
+FUNC pat_b2b3
+	mov $NR_WRITE, %eax
+.Lb2b3_1:
+	syscall
+.Lb2b3_2:
+	syscall
+.Lb2b3_3:
+	syscall
+	ret
+END pat_b2b3
+SITES b2b3, .Lb2b3_1, .Lb2b3_2, .Lb2b3_3
+
+/* 16. a rel8 conditional jump right after the syscall, using the flags from before it (the
+ *     kernel preserves them); the syscall is a jump target so the jcc must move:
+ *     long pat_jcc(long which) = which ? getppid : -getpid */
+	.p2align 4
+FUNC pat_jcc
+	mov $NR_GETPID, %eax
+	test %rdi, %rdi
+	jz 2f
+	mov $NR_GETPPID, %eax
+2:
+.Ljcc:
+	syscall
+	jnz 3f
+	neg %rax
+3:	ret
+END pat_jcc
+SITES jcc, .Ljcc
+
+/* 17. every neighbour of the syscall is a jump target, int3 padding within rel8 reach:
+ *     long pat_targets(long k): k = 0..2 -> getpid, k = 3 -> 39 without a syscall */
+	.p2align 4
+FUNC pat_targets
+	mov $NR_GETPID, %eax
+	cmp $1, %rdi
+	je 1f
+	cmp $2, %rdi
+	je 2f
+	cmp $3, %rdi
+	je 3f
+1:	nop
+2:
+.Ltargets:
+	syscall
+3:	ret
+	.fill 16, 1, 0xcc
+END pat_targets
+SITES targets, .Ltargets
+
+/* 18. the same shape with no padding anywhere within rel8 reach (surrounded by ordinary
+ *     instructions): it may stay unpatched, but must be reported and still work */
+	.p2align 4
+FUNC pat_far_filler_before
+	.rept 60
+	mov %rax, %rax
+	.endr
+	ret
+END pat_far_filler_before
+FUNC pat_far			/* same contract as pat_targets */
+	mov $NR_GETPID, %eax
+	cmp $1, %rdi
+	je 1f
+	cmp $2, %rdi
+	je 2f
+	cmp $3, %rdi
+	je 3f
+1:	nop
+2:
+.Lfar:
+	syscall
+3:	ret
+END pat_far
+FUNC pat_far_filler_after
+	.rept 60
+	mov %rax, %rax
+	.endr
+	ret
+END pat_far_filler_after
+SITES far, .Lfar
+
+/* The extent of the code above, for the unit tests (a data table: no symbol in the text). */
+.Lpat_code_end:
+	.pushsection .data.rel.ro, "aw"
+	.balign 8
+	.globl pat_code_bounds
+pat_code_bounds:
+	.quad pat_first_body, .Lpat_code_end
+	.popsection
+
+	.data
+	.balign 8
+	.globl pat_data, pat_data2, pat_out
+pat_data:	.quad 1000000
+pat_data2:	.quad 2000000
+pat_out:	.quad 0
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,841 @@
+/*
+ * unit_tests.c -- unit tests of the patching pipeline's stages (si_core, see src/intercept.h):
+ * si_analyse on known code, si_plan's invariants (a window never covers a jump target except at
+ * its first byte, never holds two syscalls or a call, windows and padding jumps never overlap,
+ * padding jumps sit in unreachable nop/int3 fill within rel8 reach), si_relocate (rel8 branches
+ * widened with the same absolute target, RIP-relative operands keeping their absolute address,
+ * checked by decoding with Zydis and by running the moved code; calls and rel8-only branches
+ * refused), and si_emit_trampoline/si_emit_window (decoded and checked against the patch).  The
+ * plan invariants are also checked over the whole text of this machine's libc.so.6 and ld.so.
+ * Usage: unit_tests [analyse|plan|relocate|emit|system|all].  It only reads live text; the only
+ * code it runs is code it relocated into its own mapping.  It must never patch anything.
+ */
+#define _GNU_SOURCE
+#include "intercept.h"
+
+#include <Zydis/Zydis.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static int failures, checks, quiet;
+
+#define CHECK(cond, ...) do { \
+	checks++; \
+	if (!(cond)) { failures++; if (!quiet) { printf("  FAIL %s:%d: ", __FILE__, __LINE__); \
+		printf(__VA_ARGS__); printf("\n"); } } \
+	} while (0)
+
+/* ---- the code of unit_code.S and ../patterns/patterns.S */
+extern const uint8_t u_basic_start[], u_basic_f2[], u_basic_f3[], u_basic_end[];
+extern const uint8_t u_dense_start[], u_dense_end[], u_calls_start[], u_calls_f2[], u_calls_f3[],
+	u_calls_end[], u_busy_start[], u_busy_end[];
+extern const uint64_t u_basic_marks[], u_dense_marks[], u_calls_marks[];
+extern const uint8_t u_exec_load[], u_exec_store[], u_exec_lea[], u_exec_cmp[], u_exec_jcc[],
+	u_exec_jmp[], u_odd[], u_odd_end[];
+extern uint64_t u_val, u_val2;
+extern const uint64_t pat_code_bounds[2];
+extern const uint8_t pat_first_body[], pat_first[], pat_int3_body[], pat_int3[], pat_nop_body[],
+	pat_nop[], pat_last[], pat_last_next[], pat_exit[], pat_after[], pat_at[], pat_at_ret[],
+	pat_loop[], pat_riprel_before[], pat_riprel_after[], pat_endbr[], pat_endbr_tight_body[],
+	pat_endbr_tight[], pat_b2b[], pat_b2b3[], pat_jcc[], pat_targets[],
+	pat_far_filler_before[], pat_far[], pat_far_filler_after[];
+extern const uint64_t pat_far_sites[], pat_targets_sites[];
+
+#define A(p) ((uint64_t)(uintptr_t)(p))
+
+/* ---- helpers */
+
+static ZydisDecoder decoder;
+
+struct decoded {
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+};
+
+static bool
+decode(const uint8_t *bytes, size_t len, struct decoded *d)
+{
+	return ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, bytes, len, &d->zi, d->ops));
+}
+
+/* The absolute address a relative branch or RIP-relative operand refers to, for code placed at
+ * `addr`; false when it has none. */
+static bool
+absolute_ref(const struct decoded *d, uint64_t addr, uint64_t *abs)
+{
+	for (int k = 0; k < d->zi.operand_count; k++) {
+		const ZydisDecodedOperand *op = &d->ops[k];
+		if ((op->type == ZYDIS_OPERAND_TYPE_IMMEDIATE && op->imm.is_relative) ||
+		    (op->type == ZYDIS_OPERAND_TYPE_MEMORY && op->mem.base == ZYDIS_REGISTER_RIP))
+			return ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&d->zi, op, addr, abs));
+	}
+	return false;
+}
+
+static void
+analyse(const void *start, const void *end, const uint64_t *starts, size_t n_starts,
+	struct si_analysis *a)
+{
+	struct si_code code = { .bytes = start, .addr = A(start), .len = (size_t)(A(end) - A(start)) };
+	int r = si_analyse(&code, starts, n_starts, a);
+	if (r != 0) {
+		printf("FAIL: si_analyse returned %d\n", r);
+		exit(1);
+	}
+}
+
+static size_t
+index_at(const struct si_analysis *a, uint64_t addr, const char *what)
+{
+	size_t i = si_insn_at(a, addr);
+	CHECK(i != SIZE_MAX, "no instruction starts at %s (%#lx)", what, (unsigned long)addr);
+	return i;
+}
+
+static bool
+has(const struct si_analysis *a, size_t i, uint16_t flag)
+{
+	return i != SIZE_MAX && (a->insns[i].flags & flag) != 0;
+}
+
+/* ---- plan invariants */
+
+struct range { uint64_t lo, hi; };
+
+static int
+cmp_range(const void *x, const void *y)
+{
+	const struct range *a = x, *b = y;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* Checks every invariant of a plan; returns the counts of each method in n[3]. */
+static void
+check_plan(const char *what, const struct si_analysis *a, const struct si_patch *p, size_t n[3])
+{
+	struct range *r = calloc(2 * a->n_syscalls + 1, sizeof(*r));
+	size_t nr = 0;
+	int before = failures;
+	n[0] = n[1] = n[2] = 0;
+	for (size_t k = 0; k < a->n_syscalls && failures - before < 20; k++) {
+		const struct si_patch *q = &p[k];
+		size_t sys = a->syscalls[k];
+		const struct si_insn *s = &a->insns[sys];
+		unsigned long sa = (unsigned long)s->addr;
+		CHECK(q->syscall_addr == s->addr, "%s: patch %zu is for %#lx, its site is %#lx", what,
+		      k, (unsigned long)q->syscall_addr, sa);
+		n[q->method <= SI_PATCH_JMP_PADDING ? q->method : 0]++;
+		switch (q->method) {
+		case SI_PATCH_JMP_WINDOW: {
+			CHECK(q->first <= sys && sys < q->last && q->last <= a->n_insns,
+			      "%s %#lx: window [%zu, %zu) does not hold the syscall %zu", what, sa,
+			      q->first, q->last, sys);
+			if (!(q->first <= sys && sys < q->last && q->last <= a->n_insns))
+				break;
+			const struct si_insn *f = &a->insns[q->first], *l = &a->insns[q->last - 1];
+			CHECK(q->start == f->addr && q->end == l->addr + l->len,
+			      "%s %#lx: start/end %#lx/%#lx do not match the instructions", what, sa,
+			      (unsigned long)q->start, (unsigned long)q->end);
+			CHECK(q->end - q->start >= 5, "%s %#lx: window of %lu bytes cannot hold a jmp rel32",
+			      what, sa, (unsigned long)(q->end - q->start));
+			for (size_t i = q->first; i < q->last; i++) {
+				const struct si_insn *in = &a->insns[i];
+				unsigned long ia = (unsigned long)in->addr;
+				if (i != q->first)
+					CHECK(!(in->flags & SI_INSN_TARGET),
+					      "%s %#lx: window covers the jump target %#lx", what, sa, ia);
+				if (i == sys)
+					continue;
+				CHECK(!(in->flags & SI_INSN_SYSCALL),
+				      "%s %#lx: window holds a second syscall at %#lx", what, sa, ia);
+				CHECK(!(in->flags & SI_INSN_CALL), "%s %#lx: window moves the call at %#lx",
+				      what, sa, ia);
+				CHECK(!(in->flags & SI_INSN_INVALID),
+				      "%s %#lx: window moves undecodable bytes at %#lx", what, sa, ia);
+				CHECK(si_relocatable(a, i), "%s %#lx: window holds unmovable %#lx", what,
+				      sa, ia);
+			}
+			r[nr++] = (struct range){ q->start, q->end };
+			break;
+		}
+		case SI_PATCH_JMP_PADDING: {
+			CHECK(q->first == sys && q->last == sys + 1 && q->start == s->addr &&
+			      q->end == s->addr + s->len,
+			      "%s %#lx: a padding patch must replace exactly the syscall", what, sa);
+			int64_t rel = (int64_t)(q->pad_addr - (q->start + 2));
+			CHECK(rel >= -128 && rel <= 127, "%s %#lx: padding %#lx out of rel8 reach", what,
+			      sa, (unsigned long)q->pad_addr);
+			size_t pi = si_insn_at(a, q->pad_addr);
+			CHECK(pi != SIZE_MAX, "%s %#lx: padding jump at %#lx not at an instruction start",
+			      what, sa, (unsigned long)q->pad_addr);
+			if (pi == SIZE_MAX)
+				break;
+			for (size_t j = pi; j < a->n_insns && a->insns[j].addr < q->pad_addr + 5; j++) {
+				CHECK(a->insns[j].flags & SI_INSN_PADDING,
+				      "%s %#lx: padding jump overwrites non-padding %#lx", what, sa,
+				      (unsigned long)a->insns[j].addr);
+				CHECK(!(a->insns[j].flags & SI_INSN_TARGET),
+				      "%s %#lx: padding jump overwrites the jump target %#lx", what, sa,
+				      (unsigned long)a->insns[j].addr);
+			}
+			CHECK(q->pad_addr + 5 <= a->code.addr + a->code.len,
+			      "%s %#lx: padding jump runs past the code", what, sa);
+			/* nothing falls into the padding run */
+			size_t b = pi;
+			while (b > 0 && (a->insns[b - 1].flags & SI_INSN_PADDING))
+				b--;
+			CHECK(b > 0 && (a->insns[b - 1].flags & SI_INSN_NO_FALLTHROUGH),
+			      "%s %#lx: padding at %#lx is reachable by falling through", what, sa,
+			      (unsigned long)q->pad_addr);
+			r[nr++] = (struct range){ q->start, q->end };
+			r[nr++] = (struct range){ q->pad_addr, q->pad_addr + 5 };
+			break;
+		}
+		default:
+			CHECK(q->method == SI_PATCH_NONE, "%s %#lx: unknown method %d", what, sa,
+			      (int)q->method);
+			CHECK(q->reason && q->reason[0], "%s %#lx: unpatched without a reason", what, sa);
+			break;
+		}
+	}
+	qsort(r, nr, sizeof(*r), cmp_range);
+	for (size_t i = 1; i < nr; i++)
+		CHECK(r[i].lo >= r[i - 1].hi, "%s: patched bytes [%#lx, %#lx) and [%#lx, %#lx) overlap",
+		      what, (unsigned long)r[i - 1].lo, (unsigned long)r[i - 1].hi,
+		      (unsigned long)r[i].lo, (unsigned long)r[i].hi);
+	free(r);
+}
+
+static struct si_patch *
+plan(const struct si_analysis *a)
+{
+	struct si_patch *p = calloc(a->n_syscalls + 1, sizeof(*p));
+	si_plan(a, p);
+	return p;
+}
+
+/* ---- trampoline checks */
+
+/* Emits and checks the trampoline of patch q placed at out_addr; returns true when emitted. */
+static bool
+check_trampoline(const char *what, const struct si_analysis *a, const struct si_patch *q,
+		 uint64_t out_addr, uint64_t entry_slot)
+{
+	static struct si_object obj;
+	uint8_t buf[SI_MAX_TRAMPOLINE_LEN + 64];
+	memset(buf, 0xcc, sizeof(buf));
+	size_t len = si_emit_trampoline(a, q, &obj, entry_slot, buf, out_addr);
+	unsigned long sa = (unsigned long)q->syscall_addr;
+	CHECK(len > 0 && len <= SI_MAX_TRAMPOLINE_LEN, "%s %#lx: trampoline length %zu", what, sa,
+	      len);
+	if (len == 0 || len > SI_MAX_TRAMPOLINE_LEN)
+		return false;
+	size_t sys = SIZE_MAX;
+	for (size_t i = q->first; i < q->last; i++)
+		if (a->insns[i].flags & SI_INSN_SYSCALL)
+			sys = i;
+
+	/* struct si_site: 8-byte aligned, after the code */
+	struct si_site site;
+	size_t code_len = SIZE_MAX;
+	for (size_t off = 0; off + sizeof(site) <= len; off += 8) {
+		memcpy(&site, buf + off, sizeof(site));
+		if (site.syscall_addr == q->syscall_addr &&
+		    site.return_addr == q->syscall_addr + 2 && site.object == &obj) {
+			code_len = off;
+			break;
+		}
+	}
+	CHECK(code_len != SIZE_MAX, "%s %#lx: no struct si_site in the trampoline", what, sa);
+	if (code_len == SIZE_MAX)
+		return false;
+
+	/* decode the code part */
+	struct { uint64_t addr, abs; ZydisMnemonic m; bool has_abs; } ins[64];
+	size_t n = 0, off = 0;
+	bool entry_ref = false, resume_ok = false, after_ok = false;
+	while (off < code_len && n < 64) {
+		struct decoded d;
+		if (!decode(buf + off, code_len - off, &d)) {
+			CHECK(false, "%s %#lx: trampoline byte %zu does not decode", what, sa, off);
+			return false;
+		}
+		uint64_t at = out_addr + off;
+		ins[n].addr = at;
+		ins[n].m = d.zi.mnemonic;
+		ins[n].has_abs = absolute_ref(&d, at, &ins[n].abs);
+		for (int k = 0; k < d.zi.operand_count; k++)
+			if (d.ops[k].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+			    d.ops[k].mem.base == ZYDIS_REGISTER_RIP) {
+				uint64_t t;
+				if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&d.zi, &d.ops[k], at, &t)) &&
+				    t == entry_slot)
+					entry_ref = true;
+			}
+		CHECK(d.zi.mnemonic != ZYDIS_MNEMONIC_SYSCALL, "%s %#lx: trampoline holds a syscall",
+		      what, sa);
+		resume_ok |= at == site.resume;
+		after_ok |= at == site.after_call;
+		off += d.zi.length;
+		n++;
+	}
+	CHECK(entry_ref, "%s %#lx: trampoline never reads the entry slot %#lx", what, sa,
+	      (unsigned long)entry_slot);
+	CHECK(resume_ok || site.resume == out_addr + code_len,
+	      "%s %#lx: site.resume %#lx is not an instruction of the trampoline", what, sa,
+	      (unsigned long)site.resume);
+	CHECK(after_ok, "%s %#lx: site.after_call %#lx is not an instruction of the trampoline",
+	      what, sa, (unsigned long)site.after_call);
+
+	/* every moved instruction appears, in order, with the same absolute reference */
+	size_t cur = 0;
+	for (size_t i = q->first; i < q->last; i++) {
+		if (i == sys)
+			continue;
+		struct decoded od;
+		const struct si_insn *in = &a->insns[i];
+		decode(a->code.bytes + (in->addr - a->code.addr), in->len, &od);
+		uint64_t oabs = 0;
+		bool ohas = absolute_ref(&od, in->addr, &oabs);
+		while (cur < n && !(ins[cur].m == od.zi.mnemonic && ins[cur].has_abs == ohas &&
+				    (!ohas || ins[cur].abs == oabs)))
+			cur++;
+		CHECK(cur < n, "%s %#lx: moved instruction %#lx (%s) missing or changed", what, sa,
+		      (unsigned long)in->addr, ZydisMnemonicGetString(od.zi.mnemonic));
+		if (cur < n)
+			cur++;
+	}
+	/* and the way back */
+	size_t lastm = q->last - 1;
+	if (lastm == sys || !(a->insns[lastm].flags & SI_INSN_NO_FALLTHROUGH)) {
+		bool back = false;
+		for (size_t k = 0; k < n; k++)
+			back |= ins[k].m == ZYDIS_MNEMONIC_JMP && ins[k].has_abs && ins[k].abs == q->end;
+		CHECK(back, "%s %#lx: no jump back to %#lx", what, sa, (unsigned long)q->end);
+	}
+
+	/* the jump(s) written over the site */
+	uint8_t win[64], pad[5];
+	CHECK(q->end - q->start <= sizeof(win), "%s %#lx: window too long", what, sa);
+	si_emit_window(q, out_addr, win, pad);
+	struct decoded d;
+	uint64_t t;
+	if (q->method == SI_PATCH_JMP_WINDOW) {
+		CHECK(decode(win, q->end - q->start, &d) && d.zi.mnemonic == ZYDIS_MNEMONIC_JMP &&
+		      absolute_ref(&d, q->start, &t) && t == out_addr,
+		      "%s %#lx: window does not start with a jmp to the trampoline", what, sa);
+	} else {
+		CHECK(decode(win, 2, &d) && d.zi.mnemonic == ZYDIS_MNEMONIC_JMP &&
+		      absolute_ref(&d, q->start, &t) && t == q->pad_addr && d.zi.length == 2,
+		      "%s %#lx: the syscall is not replaced by a 2-byte jmp to the padding", what, sa);
+		CHECK(decode(pad, 5, &d) && d.zi.mnemonic == ZYDIS_MNEMONIC_JMP &&
+		      absolute_ref(&d, q->pad_addr, &t) && t == out_addr && d.zi.length == 5,
+		      "%s %#lx: the padding does not hold a jmp to the trampoline", what, sa);
+	}
+	return true;
+}
+
+/* ---- analyse */
+
+static void
+test_analyse(void)
+{
+	struct si_analysis a;
+	const uint64_t *m = u_basic_marks;
+	uint64_t starts[] = { A(u_basic_start), A(u_basic_f3) };
+	analyse(u_basic_start, u_basic_end, starts, 2, &a);
+
+	CHECK(a.n_syscalls == 2, "basic: %zu syscalls found, expected 2", a.n_syscalls);
+	if (a.n_syscalls == 2) {
+		CHECK(a.insns[a.syscalls[0]].addr == m[0], "basic: first syscall at the wrong place");
+		CHECK(a.insns[a.syscalls[1]].addr == m[1], "basic: second syscall at the wrong place");
+	}
+	/* instructions cover the region without gaps */
+	uint64_t pc = A(u_basic_start);
+	for (size_t i = 0; i < a.n_insns; i++) {
+		CHECK(a.insns[i].addr == pc, "basic: gap or overlap at %#lx", (unsigned long)pc);
+		pc = a.insns[i].addr + a.insns[i].len;
+	}
+	CHECK(pc == A(u_basic_end), "basic: instructions end at %#lx, not at the region end",
+	      (unsigned long)pc);
+	size_t sys1 = index_at(&a, m[0], "syscall 1"), tgt = index_at(&a, m[2], "jcc target"),
+	       f2 = index_at(&a, m[3], "call target"), endbr = index_at(&a, m[4], "endbr64"),
+	       lea = index_at(&a, m[5], "lea"), jnz = index_at(&a, m[6], "jnz"),
+	       call = index_at(&a, m[7], "call"), pad = index_at(&a, m[8], "int3"),
+	       ret = index_at(&a, m[9], "ret"), f3 = index_at(&a, A(u_basic_f3), "start f3");
+	CHECK(has(&a, sys1, SI_INSN_SYSCALL), "basic: syscall not flagged");
+	CHECK(has(&a, tgt, SI_INSN_TARGET), "basic: jcc target not flagged as a target");
+	CHECK(has(&a, f2, SI_INSN_TARGET), "basic: call target not flagged as a target");
+	CHECK(has(&a, f3, SI_INSN_TARGET), "basic: a given start not flagged as a target");
+	CHECK(has(&a, index_at(&a, A(u_basic_start), "start"), SI_INSN_TARGET),
+	      "basic: the first start not flagged as a target");
+	CHECK(has(&a, endbr, SI_INSN_ENDBR), "basic: endbr64 not flagged");
+	CHECK(has(&a, lea, SI_INSN_RIPREL), "basic: RIP-relative lea not flagged");
+	CHECK(!has(&a, lea, SI_INSN_RELATIVE), "basic: lea flagged as a relative branch");
+	CHECK(has(&a, jnz, SI_INSN_RELATIVE), "basic: jnz not flagged relative");
+	CHECK(has(&a, call, SI_INSN_CALL), "basic: call not flagged");
+	CHECK(has(&a, pad, SI_INSN_PADDING), "basic: int3 not flagged as padding");
+	CHECK(has(&a, ret, SI_INSN_NO_FALLTHROUGH), "basic: ret not flagged no-fallthrough");
+	CHECK(!has(&a, sys1, SI_INSN_TARGET), "basic: syscall 1 wrongly a target");
+	CHECK(!has(&a, index_at(&a, m[1], "syscall 2"), SI_INSN_TARGET),
+	      "basic: syscall 2 wrongly a target");
+	CHECK(si_insn_at(&a, m[5] + 1) == SIZE_MAX, "si_insn_at finds an instruction mid-lea");
+	si_analysis_free(&a);
+
+	/* the patterns: every listed site found, nothing else */
+	analyse((const void *)pat_code_bounds[0], (const void *)pat_code_bounds[1], NULL, 0, &a);
+	CHECK(a.n_syscalls == 21, "patterns: %zu syscalls found, expected 21", a.n_syscalls);
+	si_analysis_free(&a);
+	printf("analyse: done\n");
+}
+
+/* ---- plan */
+
+static void
+plan_region(const char *what, const void *s, const void *e, const uint64_t *starts, size_t ns,
+	    struct si_analysis *a, struct si_patch **p)
+{
+	size_t n[3];
+	analyse(s, e, starts, ns, a);
+	*p = plan(a);
+	check_plan(what, a, *p, n);
+	printf("plan %s: %zu sites: %zu jmp-window, %zu jmp-padding, %zu unpatched\n", what,
+	       a->n_syscalls, n[SI_PATCH_JMP_WINDOW], n[SI_PATCH_JMP_PADDING], n[SI_PATCH_NONE]);
+}
+
+static const struct si_patch *
+patch_for(const struct si_analysis *a, const struct si_patch *p, uint64_t addr)
+{
+	for (size_t k = 0; k < a->n_syscalls; k++)
+		if (p[k].syscall_addr == addr)
+			return &p[k];
+	return NULL;
+}
+
+/* Runs check_plan on a deliberately wrong plan: it must complain. */
+static void
+expect_rejected(const char *mutation, const struct si_analysis *a, struct si_patch *p)
+{
+	int saved = failures;
+	size_t n[3];
+	quiet = 1;
+	check_plan(mutation, a, p, n);
+	quiet = 0;
+	int found = failures - saved;
+	failures = saved;
+	CHECK(found > 0, "the plan checker accepted a plan with %s", mutation);
+}
+
+static void
+set_window(const struct si_analysis *a, struct si_patch *q, size_t first, size_t last)
+{
+	q->method = SI_PATCH_JMP_WINDOW;
+	q->first = first;
+	q->last = last;
+	q->start = a->insns[first].addr;
+	q->end = a->insns[last - 1].addr + a->insns[last - 1].len;
+}
+
+/* The invariant checker itself catches broken plans (so its silence above means something). */
+static void
+test_plan_checker(void)
+{
+	struct si_analysis a;
+	struct si_patch *p;
+	const uint64_t *m = u_basic_marks;
+	uint64_t bs[] = { A(u_basic_start), A(u_basic_f2), A(u_basic_f3) };
+	analyse(u_basic_start, u_basic_end, bs, 3, &a);
+	p = plan(&a);
+	size_t sys2 = si_insn_at(&a, m[1]), tgt = si_insn_at(&a, m[2]);
+	struct si_patch keep = p[1];
+	set_window(&a, &p[1], sys2, tgt + 1);		/* syscall, jnz, neg, ret(target) */
+	expect_rejected("a window over a jump target", &a, p);
+	p[1] = keep;
+	p[1].method = SI_PATCH_JMP_PADDING;		/* "padding" in live code */
+	p[1].first = sys2;
+	p[1].last = sys2 + 1;
+	p[1].start = m[1];
+	p[1].end = m[1] + 2;
+	p[1].pad_addr = a.insns[sys2 + 1].addr;
+	expect_rejected("a padding jump over live code", &a, p);
+	p[1] = keep;
+	p[1].method = SI_PATCH_JMP_PADDING;		/* site 2 into the nop fill after its ret... */
+	p[1].first = sys2;
+	p[1].last = sys2 + 1;
+	p[1].start = m[1];
+	p[1].end = m[1] + 2;
+	p[1].pad_addr = a.insns[tgt + 1].addr + 1;
+	p[1].pad_addr = si_insn_at(&a, p[1].pad_addr) == SIZE_MAX ? a.insns[tgt + 2].addr
+								: p[1].pad_addr;
+	p[0].method = SI_PATCH_JMP_PADDING;		/* and site 1 uses the same padding */
+	p[0].first = si_insn_at(&a, m[0]);
+	p[0].last = p[0].first + 1;
+	p[0].start = m[0];
+	p[0].end = m[0] + 2;
+	p[0].pad_addr = p[1].pad_addr;
+	expect_rejected("two padding jumps in the same bytes", &a, p);
+	free(p);
+	si_analysis_free(&a);
+
+	uint64_t us[] = { A(u_busy_start) };
+	analyse(u_busy_start, u_busy_end, us, 1, &a);
+	p = plan(&a);
+	size_t s0 = a.syscalls[0];
+	set_window(&a, &p[0], s0 - 1, s0 + 2);		/* mov, syscall, syscall */
+	expect_rejected("two syscalls in one window", &a, p);
+	free(p);
+	si_analysis_free(&a);
+
+	uint64_t cs[] = { A(u_calls_start), A(u_calls_f2), A(u_calls_f3) };
+	analyse(u_calls_start, u_calls_end, cs, 3, &a);
+	p = plan(&a);
+	size_t c0 = a.syscalls[0];
+	set_window(&a, &p[0], c0 - 1, c0 + 1);		/* call, syscall */
+	expect_rejected("a call in a window", &a, p);
+	free(p);
+	si_analysis_free(&a);
+}
+
+static void
+test_plan(void)
+{
+	struct si_analysis a;
+	struct si_patch *p;
+
+	uint64_t bs[] = { A(u_basic_start), A(u_basic_f2), A(u_basic_f3) };
+	plan_region("basic", u_basic_start, u_basic_end, bs, 3, &a, &p);
+	for (size_t k = 0; k < a.n_syscalls; k++)
+		CHECK(p[k].method != SI_PATCH_NONE, "basic: site %#lx unpatched: %s",
+		      (unsigned long)p[k].syscall_addr, p[k].reason);
+	si_analysis_free(&a);
+	free(p);
+
+	uint64_t ds[] = { A(u_dense_start) };
+	plan_region("dense", u_dense_start, u_dense_end, ds, 1, &a, &p);
+	for (size_t k = 0; k < a.n_syscalls; k++)
+		CHECK(p[k].method != SI_PATCH_JMP_WINDOW,
+		      "dense: site %#lx got a window although both neighbours are targets",
+		      (unsigned long)p[k].syscall_addr);
+	si_analysis_free(&a);
+	free(p);
+
+	uint64_t cs[] = { A(u_calls_start), A(u_calls_f2), A(u_calls_f3) };
+	plan_region("calls", u_calls_start, u_calls_end, cs, 3, &a, &p);
+	si_analysis_free(&a);
+	free(p);
+
+	uint64_t us[] = { A(u_busy_start) };
+	plan_region("busy", u_busy_start, u_busy_end, us, 1, &a, &p);
+	si_analysis_free(&a);
+	free(p);
+
+	/* the patterns, with their function starts as the symbol table would give them */
+	const uint8_t *fs[] = { pat_first_body, pat_first, pat_int3_body, pat_int3, pat_nop_body,
+		pat_nop, pat_last, pat_last_next, pat_exit, pat_after, pat_at, pat_at_ret, pat_loop,
+		pat_riprel_before, pat_riprel_after, pat_endbr, pat_endbr_tight_body, pat_endbr_tight,
+		pat_b2b, pat_b2b3, pat_jcc, pat_targets, pat_far_filler_before, pat_far,
+		pat_far_filler_after };
+	uint64_t ps[sizeof(fs) / sizeof(fs[0])];
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+		ps[i] = A(fs[i]);
+	plan_region("patterns", (const void *)pat_code_bounds[0], (const void *)pat_code_bounds[1],
+		    ps, sizeof(ps) / sizeof(ps[0]), &a, &p);
+	for (size_t k = 0; k < a.n_syscalls; k++) {
+		const struct si_patch *q = &p[k];
+		if (q->syscall_addr == pat_far_sites[0]) {
+			CHECK(q->method != SI_PATCH_JMP_WINDOW, "patterns far: got a window");
+			CHECK(q->method == SI_PATCH_NONE, "patterns far: patched by %s with no padding "
+			      "in reach", si_patch_method_name(q->method));
+		} else if (q->syscall_addr == pat_targets_sites[0]) {
+			CHECK(q->method == SI_PATCH_JMP_PADDING, "patterns targets: %s, expected "
+			      "jmp-padding (padding right after it)", si_patch_method_name(q->method));
+		} else {
+			CHECK(q->method != SI_PATCH_NONE, "patterns: site %#lx unpatched: %s",
+			      (unsigned long)q->syscall_addr, q->reason);
+		}
+	}
+	CHECK(patch_for(&a, p, pat_far_sites[0]) != NULL, "patterns: far site not planned");
+	si_analysis_free(&a);
+	free(p);
+	test_plan_checker();
+	printf("plan: done\n");
+}
+
+/* ---- relocate */
+
+/* Relocates instructions [from, from + count) of fn's first `scan` bytes to a fresh mapping
+ * near the code, appends `tail`, makes it executable and returns it (NULL on failure). */
+static void *
+relocate_run(const uint8_t *fn, size_t scan, size_t from, size_t count, const uint8_t *tail,
+	     size_t tail_len, void **map)
+{
+	struct si_analysis a;
+	uint64_t start = A(fn);
+	analyse(fn, fn + scan, &start, 1, &a);
+	uint8_t *mem = si_map_near(A(fn), A(fn) + scan, 4096);
+	*map = mem;
+	CHECK(mem != NULL, "si_map_near found no memory near %p", (const void *)fn);
+	if (!mem) {
+		si_analysis_free(&a);
+		return NULL;
+	}
+	size_t n = 0;
+	for (size_t i = from; i < from + count; i++) {
+		int len = si_relocate(&a, i, A(mem) + n, mem + n);
+		CHECK(len > 0 && len <= SI_MAX_RELOCATED_LEN, "si_relocate(%#lx) = %d",
+		      (unsigned long)a.insns[i].addr, len);
+		if (len <= 0) {
+			si_analysis_free(&a);
+			return NULL;
+		}
+		/* decoded, the moved instruction refers to the same absolute address */
+		struct decoded od, nd;
+		uint64_t oabs, nabs;
+		decode(fn + (a.insns[i].addr - start), a.insns[i].len, &od);
+		CHECK(decode(mem + n, (size_t)len, &nd) && nd.zi.length == len,
+		      "relocated %#lx does not decode to one instruction", (unsigned long)a.insns[i].addr);
+		CHECK(nd.zi.mnemonic == od.zi.mnemonic, "relocated %s became %s",
+		      ZydisMnemonicGetString(od.zi.mnemonic), ZydisMnemonicGetString(nd.zi.mnemonic));
+		if (absolute_ref(&od, a.insns[i].addr, &oabs)) {
+			CHECK(absolute_ref(&nd, A(mem) + n, &nabs) && nabs == oabs,
+			      "relocated %s refers to %#lx instead of %#lx",
+			      ZydisMnemonicGetString(od.zi.mnemonic), (unsigned long)nabs,
+			      (unsigned long)oabs);
+			if (od.zi.meta.category == ZYDIS_CATEGORY_COND_BR ||
+			    od.zi.meta.category == ZYDIS_CATEGORY_UNCOND_BR) {
+				int64_t dist = (int64_t)(oabs - (A(mem) + n + 2));
+				if (dist < -128 || dist > 127)
+					CHECK(nd.zi.raw.imm[0].size == 32,
+					      "relocated %s far from its target is not rel32",
+					      ZydisMnemonicGetString(od.zi.mnemonic));
+			}
+		}
+		n += (size_t)len;
+	}
+	memcpy(mem + n, tail, tail_len);
+	si_analysis_free(&a);
+	if (mprotect(mem, 4096, PROT_READ | PROT_EXEC) != 0) {
+		CHECK(false, "mprotect");
+		return NULL;
+	}
+	return mem;
+}
+
+static void
+test_relocate(void)
+{
+	static const uint8_t RET[] = { 0xc3 };
+	static const uint8_t MOV1_RET[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 };
+	static const uint8_t MOV22_RET[] = { 0xb8, 0x16, 0x00, 0x00, 0x00, 0xc3 };
+	void *map;
+	void *code;
+
+	/* RIP-relative load */
+	code = relocate_run(u_exec_load, 16, 0, 1, RET, 1, &map);
+	if (code)
+		CHECK(((long (*)(void))code)() == (long)u_val, "relocated RIP-relative load");
+	munmap(map, 4096);
+	/* RIP-relative store with an immediate after the displacement */
+	u_val2 = 0;
+	code = relocate_run(u_exec_store, 16, 0, 1, RET, 1, &map);
+	if (code) {
+		((void (*)(void))code)();
+		CHECK(u_val2 == 0x5a5a5a5a, "relocated RIP-relative store wrote %#lx",
+		      (unsigned long)u_val2);
+	}
+	munmap(map, 4096);
+	/* RIP-relative lea */
+	code = relocate_run(u_exec_lea, 16, 0, 1, RET, 1, &map);
+	if (code)
+		CHECK(((long (*)(void))code)() == (long)&u_val, "relocated RIP-relative lea");
+	munmap(map, 4096);
+	/* cmpb $imm, rip-rel + je rel8 (both relocated), fall-through appended */
+	code = relocate_run(u_exec_cmp, 32, 0, 2, MOV22_RET, sizeof(MOV22_RET), &map);
+	if (code)
+		CHECK(((long (*)(void))code)() == 11, "relocated cmpb/je: taken branch");
+	munmap(map, 4096);
+	/* test + jz rel8: the taken branch goes back to the original target */
+	code = relocate_run(u_exec_jcc, 32, 0, 2, MOV1_RET, sizeof(MOV1_RET), &map);
+	if (code) {
+		CHECK(((long (*)(long))code)(0) == 2, "relocated jz: taken branch");
+		CHECK(((long (*)(long))code)(5) == 1, "relocated jz: fall-through");
+	}
+	munmap(map, 4096);
+	/* jmp rel8 */
+	code = relocate_run(u_exec_jmp, 16, 0, 1, RET, 1, &map);
+	if (code)
+		CHECK(((long (*)(void))code)() == 7, "relocated jmp rel8");
+	munmap(map, 4096);
+
+	/* Out of reach (3 GiB away): refused, never encoded wrong */
+	struct si_analysis a;
+	uint64_t s = A(u_exec_jcc);
+	analyse(u_exec_jcc, u_exec_jcc + 32, &s, 1, &a);
+	uint8_t out[SI_MAX_RELOCATED_LEN];
+	uint64_t far = A(u_exec_jcc) + (3ULL << 30);
+	CHECK(si_relocate(&a, 1, far, out) == -1, "jz relocated 3 GiB away");
+	CHECK(si_relocate(&a, 0, far, out) == a.insns[0].len && !memcmp(out, u_exec_jcc, a.insns[0].len),
+	      "test %%rdi,%%rdi (position independent) not copied as it is");
+	si_analysis_free(&a);
+	s = A(u_exec_load);
+	analyse(u_exec_load, u_exec_load + 16, &s, 1, &a);
+	CHECK(si_relocate(&a, 0, A(u_exec_load) + (3ULL << 30), out) == -1,
+	      "RIP-relative mov relocated 3 GiB away");
+	si_analysis_free(&a);
+
+	/* calls and rel8-only branches stay where they are */
+	s = A(u_odd);
+	analyse(u_odd, u_odd_end, &s, 1, &a);
+	CHECK(a.n_insns == 5, "odd: %zu instructions", a.n_insns);
+	if (a.n_insns == 5) {
+		const char *names[] = { "jrcxz", "loop", "call rel32", "call *rip" };
+		for (size_t i = 0; i < 4; i++) {
+			uint64_t near = a.insns[i].addr + 0x10000;
+			int len = si_relocate(&a, i, near, out);
+			if (i >= 2) {
+				CHECK(!si_relocatable(&a, i), "%s is relocatable", names[i]);
+				CHECK(len == -1, "%s was moved", names[i]);
+			} else if (len >= 0) {
+				/* rel8 only: if moved at all, it must still reach its target */
+				struct decoded od, nd;
+				uint64_t oabs, nabs;
+				decode(u_odd + (a.insns[i].addr - s), a.insns[i].len, &od);
+				absolute_ref(&od, a.insns[i].addr, &oabs);
+				CHECK(decode(out, (size_t)len, &nd) && absolute_ref(&nd, near, &nabs) &&
+				      nabs == oabs, "%s moved 64 KiB away with a wrong target", names[i]);
+			}
+		}
+	}
+	si_analysis_free(&a);
+
+	/* si_map_near: read-write, not executable, within reach */
+	uint64_t lo = A(u_basic_start), hi = A(u_busy_end);
+	uint8_t *m = si_map_near(lo, hi, 8192);
+	CHECK(m != NULL, "si_map_near");
+	if (m) {
+		int64_t d1 = (int64_t)(A(m) + 8192 - lo), d2 = (int64_t)(hi - A(m));
+		CHECK(d1 < (1LL << 31) && d1 > -(1LL << 31) && d2 < (1LL << 31) && d2 > -(1LL << 31),
+		      "si_map_near area %p is out of rel32 reach", (void *)m);
+		m[0] = 1;	/* writable */
+		FILE *f = fopen("/proc/self/maps", "r");
+		char line[512];
+		bool found = false;
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long a0, a1;
+			char perm[8];
+			if (sscanf(line, "%lx-%lx %7s", &a0, &a1, perm) == 3 && a0 <= A(m) && A(m) < a1) {
+				found = true;
+				CHECK(perm[2] != 'x', "si_map_near area is executable: %s", line);
+			}
+		}
+		if (f)
+			fclose(f);
+		CHECK(found, "si_map_near area not in /proc/self/maps");
+		munmap(m, 8192);
+	}
+	printf("relocate: done\n");
+}
+
+/* ---- emit */
+
+static void
+emit_region(const char *what, const void *s, const void *e, const uint64_t *starts, size_t ns,
+	    uint64_t out_addr)
+{
+	struct si_analysis a;
+	analyse(s, e, starts, ns, &a);
+	struct si_patch *p = plan(&a);
+	size_t emitted = 0;
+	for (size_t k = 0; k < a.n_syscalls; k++)
+		if (p[k].method != SI_PATCH_NONE)
+			emitted += check_trampoline(what, &a, &p[k], out_addr + 256 * k,
+						    out_addr - 64);
+	printf("emit %s: %zu trampolines checked\n", what, emitted);
+	si_analysis_free(&a);
+	free(p);
+}
+
+static void
+test_emit(void)
+{
+	/* trampolines placed 1 GiB above the code: every rel8 neighbour must become rel32 */
+	uint64_t off = 1ULL << 30;
+	uint64_t bs[] = { A(u_basic_start), A(u_basic_f2), A(u_basic_f3) };
+	emit_region("basic", u_basic_start, u_basic_end, bs, 3, A(u_basic_start) + off);
+	uint64_t cs[] = { A(u_calls_start), A(u_calls_f2), A(u_calls_f3) };
+	emit_region("calls", u_calls_start, u_calls_end, cs, 3, A(u_calls_start) + off);
+	uint64_t us[] = { A(u_busy_start) };
+	emit_region("busy", u_busy_start, u_busy_end, us, 1, A(u_busy_start) + off);
+	emit_region("patterns", (const void *)pat_code_bounds[0], (const void *)pat_code_bounds[1],
+		    NULL, 0, pat_code_bounds[0] + off);
+	printf("emit: done\n");
+}
+
+/* ---- this machine's libc and ld.so */
+
+static int
+each_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size; (void)data;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (strcmp(base, "libc.so.6") != 0 && strcmp(base, "ld-linux-x86-64.so.2") != 0)
+		return 0;
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		const uint8_t *s = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+		struct si_analysis a;
+		analyse(s, s + ph->p_memsz, NULL, 0, &a);
+		struct si_patch *p = plan(&a);
+		size_t n[3];
+		check_plan(base, &a, p, n);
+		size_t emitted = 0;
+		uint64_t out = A(s) + ph->p_memsz + (1ULL << 20);
+		for (size_t i = 0; i < a.n_syscalls; i++)
+			if (p[i].method != SI_PATCH_NONE)
+				emitted += check_trampoline(base, &a, &p[i], out + 256 * i, out - 64);
+		printf("%s: %zu instructions, %zu syscalls: %zu jmp-window, %zu jmp-padding, "
+		       "%zu unpatched; %zu trampolines checked\n", base, a.n_insns, a.n_syscalls,
+		       n[SI_PATCH_JMP_WINDOW], n[SI_PATCH_JMP_PADDING], n[SI_PATCH_NONE], emitted);
+		free(p);
+		si_analysis_free(&a);
+		(*(int *)data)++;
+	}
+	return 0;
+}
+
+static void
+test_system(void)
+{
+	int seen = 0;
+	dl_iterate_phdr(each_object, &seen);
+	CHECK(seen >= 2, "libc and ld.so text not both found (%d segments)", seen);
+	printf("system: done\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	const char *which = argc > 1 ? argv[1] : "all";
+	bool all = !strcmp(which, "all");
+	if (all || !strcmp(which, "analyse"))
+		test_analyse();
+	if (all || !strcmp(which, "plan"))
+		test_plan();
+	if (all || !strcmp(which, "relocate"))
+		test_relocate();
+	if (all || !strcmp(which, "emit"))
+		test_emit();
+	if (all || !strcmp(which, "system"))
+		test_system();
+	printf("%d checks, %d failed\n%s\n", checks, failures, failures ? "FAIL" : "PASS");
+	return failures ? 1 : 0;
+}
