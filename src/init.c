@@ -64,7 +64,7 @@ si_init(void)
 	patching_allowed = 1;
 	si_debug_level = env_level("INTERCEPT_DEBUG_DUMP");
 	si_log_init();
-	si_choose_entry();
+	si_choose_entry(env_level("INTERCEPT_NO_VECTOR_SAVE") > 0);
 	bool exhaustive = env_level("INTERCEPT_EXHAUSTIVE") > 0;
 	bool all = exhaustive || env_level("INTERCEPT_ALL_OBJS") > 0;
 	si_patch_loaded_objects(all);

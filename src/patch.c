@@ -17,6 +17,9 @@
 void si_entry_sse(void);
 void si_entry_avx(void);
 void si_entry_avx512(void);
+void si_entry_avx_full(void);
+void si_entry_avx512_full(void);
+void si_entry_novec(void);
 
 int si_debug_level;
 static void (*si_entry)(void);
@@ -34,18 +37,30 @@ read_xcr0(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* The entry that saves exactly the vector state this CPU and kernel have enabled. */
-static void (*choose_entry(void))(void)
+/*
+ * The entry that saves exactly the vector state this CPU and kernel have enabled (XCR0); the
+ * lazy variants skip components XGETBV(1) reports unused, when the CPU has XGETBV(1).  With
+ * no_vectors the hook has promised to leave vector and x87 state alone.
+ */
+static void (*choose_entry(bool no_vectors))(void)
 {
 	unsigned a, b, c, d;
+	if (no_vectors)
+		return si_entry_novec;
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
 		return si_entry_sse;
 	uint64_t xcr0 = read_xcr0();
 	bool avx = (c & bit_AVX) && (xcr0 & 0x6) == 0x6;
-	bool avx512 = false;
+	bool avx512 = false, xinuse = false;
 	if (avx && __get_cpuid_count(7, 0, &a, &b, &c, &d))
 		avx512 = (b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0;
-	return avx512 ? si_entry_avx512 : avx ? si_entry_avx : si_entry_sse;
+	if (__get_cpuid_count(0xd, 1, &a, &b, &c, &d))
+		xinuse = (a & (1u << 2)) != 0;
+	if (avx512)
+		return xinuse ? si_entry_avx512 : si_entry_avx512_full;
+	if (avx)
+		return xinuse ? si_entry_avx : si_entry_avx_full;
+	return si_entry_sse;
 }
 
 static void
@@ -162,7 +177,7 @@ si_patch_object(struct si_object *o)
 }
 
 void
-si_choose_entry(void)
+si_choose_entry(bool no_vectors)
 {
-	si_entry = choose_entry();
+	si_entry = choose_entry(no_vectors);
 }

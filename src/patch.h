@@ -12,8 +12,11 @@ void si_patch_object(struct si_object *o);
 
 /* INTERCEPT_DEBUG_DUMP level. */
 extern int si_debug_level;
-/* Picks the entry code for this CPU's vector state; before any patching. */
-void si_choose_entry(void);
+/*
+ * Picks the entry code for this CPU's vector state; before any patching.  no_vectors: the
+ * hook promised not to touch vector/x87 state (INTERCEPT_NO_VECTOR_SAVE), save none.
+ */
+void si_choose_entry(bool no_vectors);
 /* The entry code chosen for this CPU (entry.S). */
 void (*si_entry_function(void))(void);
 /* Sites left unpatched so far in all patched objects. */

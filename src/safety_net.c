@@ -87,7 +87,7 @@ make_catch_trampoline(uint64_t syscall_addr)
 		0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,		/* lea 128(%rsp), %rsp */
 		0xff, 0x25, 72, 0, 0, 0,			/* jmp *104(return) */
 	};
-	memcpy(rw, code, sizeof(code));
+	__builtin_memcpy(rw, code, sizeof(code));
 	struct si_site site = {
 		.resume = (uint64_t)rx + 26,
 		.after_call = (uint64_t)rx + 18,
@@ -96,10 +96,10 @@ make_catch_trampoline(uint64_t syscall_addr)
 		.object = NULL,
 		.flags = (exhaustive || in_covered_object(syscall_addr)) ? 0 : SI_SITE_NO_HOOK,
 	};
-	memcpy(rw + 32, &site, sizeof(site));
-	memcpy(rw + 96, &entry_fn, 8);
+	__builtin_memcpy(rw + 32, &site, sizeof(site));
+	__builtin_memcpy(rw + 96, &entry_fn, 8);
 	uint64_t ret = syscall_addr + 2;
-	memcpy(rw + 104, &ret, 8);
+	__builtin_memcpy(rw + 104, &ret, 8);
 	return rx;
 }
 
@@ -263,7 +263,7 @@ strip_sigsys(const void *mask_in, uint64_t *copy, long *arg)
 {
 	if (!mask_in)
 		return;
-	memcpy(copy, mask_in, 8);
+	__builtin_memcpy(copy, mask_in, 8);
 	if (*copy & SIGSYS_BIT) {
 		*copy &= ~SIGSYS_BIT;
 		*arg = (long)copy;
@@ -275,7 +275,7 @@ si_safety_net_filter(long nr, long *a, long *result)
 {
 	long k[6];
 	uint64_t copy;
-	memcpy(k, a, sizeof(k));
+	__builtin_memcpy(k, a, sizeof(k));
 	switch (nr) {
 	case SYS_rt_sigaction: {
 		if (a[0] == SIGSYS) {
@@ -285,16 +285,16 @@ si_safety_net_filter(long nr, long *a, long *result)
 			}
 			struct ksigaction old = app_sigsys;
 			if (a[1])
-				memcpy(&app_sigsys, (const void *)a[1], sizeof(app_sigsys));
+				__builtin_memcpy(&app_sigsys, (const void *)a[1], sizeof(app_sigsys));
 			if (a[2])
-				memcpy((void *)a[2], &old, sizeof(old));
+				__builtin_memcpy((void *)a[2], &old, sizeof(old));
 			*result = 0;
 			return 1;
 		}
 		if (!a[1])
 			return 0;
 		struct ksigaction act;
-		memcpy(&act, (const void *)a[1], sizeof(act));
+		__builtin_memcpy(&act, (const void *)a[1], sizeof(act));
 		if (!(act.mask & SIGSYS_BIT))
 			return 0;
 		act.mask &= ~SIGSYS_BIT;
@@ -305,7 +305,7 @@ si_safety_net_filter(long nr, long *a, long *result)
 		bool before = app_blocks_sigsys;
 		if (a[1]) {
 			uint64_t set;
-			memcpy(&set, (const void *)a[1], 8);
+			__builtin_memcpy(&set, (const void *)a[1], 8);
 			bool has = (set & SIGSYS_BIT) != 0;
 			if (a[0] == SIG_BLOCK && has)
 				app_blocks_sigsys = true;
