@@ -142,12 +142,13 @@ add_start(struct starts *s, uint64_t addr)
  * .eh_frame_hdr: version 1, then the encodings of eh_frame_ptr, fde_count and the table.  Only
  * the encodings every toolchain emits are read (udata4 count, datarel|sdata4 table).
  */
-static void
-starts_from_eh_frame_hdr(const struct si_object *o, struct starts *s)
+const int32_t *
+si_eh_frame_table(const struct si_object *o, uint32_t *count)
 {
 	const uint8_t *h = (const uint8_t *)o->eh_frame_hdr;
+	*count = 0;
 	if (!h || h[0] != 1 || h[2] != DW_EH_PE_udata4 || h[3] != (DW_EH_PE_datarel | DW_EH_PE_sdata4))
-		return;
+		return NULL;
 	size_t ptr_len;
 	switch (h[1] & 0x0f) {
 	case DW_EH_PE_sdata4:
@@ -160,16 +161,19 @@ starts_from_eh_frame_hdr(const struct si_object *o, struct starts *s)
 		ptr_len = 8;
 		break;
 	default:
-		return;
+		return NULL;
 	}
+	memcpy(count, h + 4 + ptr_len, 4);
+	return (const int32_t *)(h + 8 + ptr_len);
+}
+
+static void
+starts_from_eh_frame_hdr(const struct si_object *o, struct starts *s)
+{
 	uint32_t count;
-	memcpy(&count, h + 4 + ptr_len, 4);
-	const uint8_t *table = h + 8 + ptr_len;
-	for (uint32_t i = 0; i < count; i++) {
-		int32_t loc;
-		memcpy(&loc, table + 8 * (size_t)i, 4);
-		add_start(s, (uint64_t)h + (int64_t)loc);
-	}
+	const int32_t *table = si_eh_frame_table(o, &count);
+	for (uint32_t i = 0; i < count; i++)
+		add_start(s, o->eh_frame_hdr + (int64_t)table[2 * (size_t)i]);
 }
 
 /* Every defined symbol of the file on disk (.symtab has the local ones, when not stripped). */

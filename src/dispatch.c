@@ -56,6 +56,19 @@ __thread const struct si_site *si_vfork_site SI_HIDDEN;
 static __thread long vfork_nr;
 static __thread long vfork_args[6];
 
+/* The library's own syscalls (patching objects at init or after dlopen) skip hooks and log. */
+void
+si_internal_begin(void)
+{
+	in_hook++;
+}
+
+void
+si_internal_end(void)
+{
+	in_hook--;
+}
+
 /* Syscalls that need more than "call the hook, run it, return": see entry.S. */
 #define SPECIAL_LOW_MASK ((1ul << SYS_rt_sigreturn) | (1ul << SYS_clone) | (1ul << SYS_fork) | \
 			  (1ul << SYS_vfork))
@@ -103,15 +116,21 @@ log_line(const struct si_frame *f, long nr, const long *a, long result, bool has
 		si_log_syscall(f->site, nr, a, result, has_result);
 }
 
-/* After any clone-like syscall returned in the parent (result > 0) or the child (result 0). */
+/*
+ * After a clone-like syscall returned result: in the child (0) or the parent.  In the child it
+ * must run before anything is logged there: the log may have to move to the child's own file.
+ * Only a child with its own memory and its own descriptor table may touch the log's state
+ * (a vfork child writes the parent's memory; a CLONE_FILES child would close the parent's fd).
+ */
 static void
-after_clone(long nr, const long *a, long result, bool shares_memory)
+after_clone(const struct si_frame *f, long nr, const long *a, long result, unsigned long flags)
 {
 	if (result == 0) {
 		/* Syscall User Dispatch is not inherited: a new task arms it again. */
 		si_safety_net_thread_start();
-		if (!shares_memory)
+		if (!(flags & (CLONE_VM | CLONE_FILES)))
 			si_log_after_fork();
+		log_line(f, nr, a, result, true);
 		void (*child)(void) = intercept_hook_point_clone_child;
 		if (child && !in_hook) {
 			in_hook = 1;
@@ -120,6 +139,7 @@ after_clone(long nr, const long *a, long result, bool shares_memory)
 		}
 		return;
 	}
+	log_line(f, nr, a, result, true);
 	if (result > 0) {
 		void (*parent)(long) = intercept_hook_point_clone_parent;
 		if (parent && !in_hook) {
@@ -135,14 +155,16 @@ after_clone(long nr, const long *a, long result, bool shares_memory)
 enum clone_kind { CLONE_COPY, CLONE_NEW_STACK, CLONE_SHARED_STACK };
 
 static enum clone_kind
-classify_clone(long nr, const long *a, unsigned long *child_sp)
+classify_clone(long nr, const long *a, unsigned long *child_sp, unsigned long *flags_out)
 {
 	unsigned long flags = 0;
 	*child_sp = 0;
+	*flags_out = 0;
 	switch (nr) {
 	case SYS_fork:
 		return CLONE_COPY;
 	case SYS_vfork:
+		*flags_out = CLONE_VM | CLONE_VFORK;
 		return CLONE_SHARED_STACK;
 	case SYS_clone:
 		flags = (unsigned long)a[0];
@@ -159,6 +181,7 @@ classify_clone(long nr, const long *a, unsigned long *child_sp)
 		break;
 	}
 	}
+	*flags_out = flags;
 	if (*child_sp)
 		return CLONE_NEW_STACK;
 	return (flags & CLONE_VM) ? CLONE_SHARED_STACK : CLONE_COPY;
@@ -181,11 +204,12 @@ dispatch_special(struct si_frame *f)
 		return (struct si_ret){ result, SI_ACTION_RETURN };
 	}
 
-	unsigned long child_sp;
-	switch (classify_clone(nr, a, &child_sp)) {
+	unsigned long child_sp, flags;
+	switch (classify_clone(nr, a, &child_sp, &flags)) {
 	case CLONE_NEW_STACK:
 		((uint64_t *)child_sp)[-1] = f->site->resume;
 		((const struct si_site **)child_sp)[-2] = f->site;
+		((long *)child_sp)[-3] = nr;
 		return (struct si_ret){ nr, SI_ACTION_CLONE_STACK };
 	case CLONE_SHARED_STACK:
 		si_vfork_site = f->site;
@@ -197,8 +221,7 @@ dispatch_special(struct si_frame *f)
 		break;
 	}
 	result = kernel(nr, a);
-	log_line(f, nr, a, result, true);
-	after_clone(nr, a, result, false);
+	after_clone(f, nr, a, result, flags);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 
@@ -227,8 +250,9 @@ si_dispatch(struct si_frame *f)
 SI_HIDDEN struct si_ret
 si_dispatch_post(struct si_frame *f)
 {
-	log_line(f, f->nr, f->args, f->result, true);
-	after_clone(f->nr, f->args, f->result, true);
+	unsigned long child_sp, flags;
+	classify_clone(f->nr, f->args, &child_sp, &flags);
+	after_clone(f, f->nr, f->args, f->result, flags);
 	return (struct si_ret){ f->result, SI_ACTION_RETURN };
 }
 
@@ -236,7 +260,9 @@ si_dispatch_post(struct si_frame *f)
 SI_HIDDEN struct si_ret
 si_dispatch_clone_child(struct si_frame *f)
 {
-	after_clone(SYS_clone, f->args, 0, true);
+	unsigned long child_sp, flags;
+	classify_clone(f->nr, f->args, &child_sp, &flags);
+	after_clone(f, f->nr, f->args, 0, flags);
 	return (struct si_ret){ 0, SI_ACTION_RETURN };
 }
 
@@ -245,7 +271,6 @@ SI_HIDDEN struct si_ret
 si_dispatch_vfork_post(struct si_frame *f)
 {
 	long result = f->result;
-	log_line(f, vfork_nr, vfork_args, result, true);
-	after_clone(vfork_nr, vfork_args, result, true);
+	after_clone(f, vfork_nr, vfork_args, result, CLONE_VM);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }

@@ -15,7 +15,7 @@
  *   SIGRETURN    rt_sigreturn needs RSP exactly at the signal frame.
  *   CLONE_STACK  clone/clone3 with a new stack: the child starts on that stack and can never
  *                return through this frame.  The dispatcher stored site->resume at
- *                [child_sp - 8] and the site at [child_sp - 16].
+ *                [child_sp - 8], the site at [child_sp - 16], the number at [child_sp - 24].
  *   VFORK        the child borrows the parent's stack until exec/_exit and overwrites whatever
  *                lies below the site's RSP: run at the site's RSP, keep nothing in memory
  *                below it; the site is found again through thread-local si_vfork_site.
@@ -341,11 +341,16 @@
 	jmp .Lreturn_\name
 
 .Lclone_child_\name:
-	/* New stack: [rsp - 8] = site->resume, becomes our return address; [rsp - 16] = site. */
+	/*
+	 * New stack: [rsp - 8] = site->resume, becomes our return address; [rsp - 16] = site,
+	 * [rsp - 24] = syscall number.
+	 */
 	.cfi_undefined %rip		/* the first frame of a new thread */
 	lea -8(%rsp), %rsp
-	mov -8(%rsp), %r11
+	mov -8(%rsp), %r11		/* site */
+	mov -16(%rsp), %rax		/* syscall number, for the frame; the result is 0 */
 	PUSH_FRAME
+	movq $0, FRAME_RESULT(%rbp)
 	\save
 	mov %rbp, %rdi
 	call si_dispatch_clone_child

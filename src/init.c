@@ -62,6 +62,7 @@ si_init(void)
 	if (filter && *filter && !cmdline_matches(filter))
 		return;
 	patching_allowed = 1;
+	si_internal_begin();
 	si_debug_level = env_level("INTERCEPT_DEBUG_DUMP");
 	si_log_init();
 	si_choose_entry(env_level("INTERCEPT_NO_VECTOR_SAVE") > 0);
@@ -71,4 +72,5 @@ si_init(void)
 	if (all)
 		si_watch_later_loads();
 	si_safety_net_init(exhaustive);
+	si_internal_end();
 }

@@ -86,8 +86,11 @@ si_patch_loaded_objects(bool all)
 static void
 on_link_map_change(void)
 {
-	if (_r_debug.r_state == RT_CONSISTENT)
-		si_patch_loaded_objects(true);
+	if (_r_debug.r_state != RT_CONSISTENT)
+		return;
+	si_internal_begin();
+	si_patch_loaded_objects(true);
+	si_internal_end();
 }
 
 /*

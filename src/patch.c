@@ -8,6 +8,7 @@
 #include "intercept.h"
 #include "discover.h"
 #include "patch.h"
+#include "unwind.h"
 
 #include <cpuid.h>
 #include <stdlib.h>
@@ -123,6 +124,8 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	uint64_t slot = (uint64_t)area;
 	*(void (**)(void))area = entry;
 	size_t used = 8, n_w = 0;
+	struct si_unwind unwind;
+	si_unwind_init(&unwind);
 	for (size_t k = 0; k < a.n_syscalls; k++) {
 		if (p[k].method == SI_PATCH_NONE)
 			continue;
@@ -132,6 +135,12 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 			p[k].reason = "an instruction next to it cannot be relocated";
 			continue;
 		}
+		/* Trampoline layout (emit.c): ... lea -128 (5), lea r11 (7), call (6), after_call. */
+		uint64_t code = (uint64_t)area + used;
+		struct si_site site;
+		memcpy(&site, area + used + len - sizeof(site), sizeof(site));
+		si_unwind_add(&unwind, o, p[k].start, code, site.after_call - 13 - code,
+			      site.resume - code, len - sizeof(site));
 		struct si_write *win = &w[n_w++];
 		uint8_t pad[5];
 		win->addr = p[k].start;
@@ -145,6 +154,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 		}
 		used = (used + len + 15) & ~(size_t)15;
 	}
+	si_unwind_register(&unwind);
 	if (mprotect(area, area_size, PROT_READ | PROT_EXEC) != 0 ||
 	    si_activate(w, n_w, code.addr, code.addr + code.len, o->text[seg].prot) != 0) {
 		for (size_t k = 0; k < a.n_syscalls; k++)

@@ -40,4 +40,8 @@ void si_safety_net_thread_start(void);
 int si_safety_net_filter(long nr, long *args, long *result);
 extern int si_safety_net_armed;
 
+/* Brackets the library's own work: syscalls in between reach no hook and no log. */
+void si_internal_begin(void);
+void si_internal_end(void);
+
 #endif

@@ -44,8 +44,10 @@ struct ksigaction {
 
 /* The application's SIGSYS disposition, as it believes it installed it. */
 static struct ksigaction app_sigsys;
-/* Per thread: does the application believe SIGSYS is blocked? */
-static __thread bool app_blocks_sigsys;
+/* Per thread: does the application believe SIGSYS is blocked, and is one pending for it? */
+static __thread bool app_blocks_sigsys, app_sigsys_pending;
+/* Signals whose handler's sa_mask had SIGSYS, which we removed: reported back as set. */
+static _Atomic uint64_t stripped_from_mask;
 
 void si_sigreturn_restorer(void);	/* entry.S: rt_sigreturn from inside our text */
 
@@ -143,6 +145,10 @@ forward_to_application(int sig, siginfo_t *si, ucontext_t *uc)
 	void *h = app_sigsys.handler;
 	if (h == SIG_IGN)
 		return;
+	if (app_blocks_sigsys) {	/* stays pending until the application unblocks it */
+		app_sigsys_pending = true;
+		return;
+	}
 	if (h == SIG_DFL) {
 		/* Die of SIGSYS as the application would have. */
 		struct ksigaction dfl = { .handler = SIG_DFL };
@@ -153,12 +159,27 @@ forward_to_application(int sig, siginfo_t *si, ucontext_t *uc)
 		si_sys(SYS_tgkill, pid, tid, SIGSYS);
 		return;
 	}
-	if (app_sigsys.flags & SA_RESETHAND)
+	/*
+	 * Run the application's handler with the mask it asked for, as the kernel would have; but
+	 * SIGSYS itself stays deliverable (blocked only in the application's view) so the safety
+	 * net keeps working inside the handler.
+	 */
+	unsigned long flags = app_sigsys.flags;
+	uint64_t mask;
+	__builtin_memcpy(&mask, &uc->uc_sigmask, 8);
+	mask |= app_sigsys.mask;
+	mask &= ~SIGSYS_BIT;
+	if (flags & SA_RESETHAND)
 		app_sigsys.handler = SIG_DFL;
-	if (app_sigsys.flags & SA_SIGINFO)
+	bool was_blocked = app_blocks_sigsys;
+	app_blocks_sigsys = !(flags & SA_NODEFER);
+	si_sys(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	if (flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))h)(sig, si, uc);
 	else
 		((void (*)(int))h)(sig);
+	app_blocks_sigsys = was_blocked;
+	/* rt_sigreturn restores the mask of uc (which never has SIGSYS: we keep it out). */
 }
 
 static void
@@ -275,6 +296,7 @@ si_safety_net_filter(long nr, long *a, long *result)
 {
 	long k[6];
 	uint64_t copy;
+	struct ksigaction act;
 	__builtin_memcpy(k, a, sizeof(k));
 	switch (nr) {
 	case SYS_rt_sigaction: {
@@ -291,16 +313,33 @@ si_safety_net_filter(long nr, long *a, long *result)
 			*result = 0;
 			return 1;
 		}
-		if (!a[1])
-			return 0;
-		struct ksigaction act;
-		__builtin_memcpy(&act, (const void *)a[1], sizeof(act));
-		if (!(act.mask & SIGSYS_BIT))
-			return 0;
-		act.mask &= ~SIGSYS_BIT;
-		k[1] = (long)&act;
-		break;
+		uint64_t bit = a[0] > 0 && a[0] <= 64 ? 1ull << (a[0] - 1) : 0;
+		bool was_stripped = (atomic_load(&stripped_from_mask) & bit) != 0;
+		if (a[1]) {
+			__builtin_memcpy(&act, (const void *)a[1], sizeof(act));
+			if (act.mask & SIGSYS_BIT) {
+				act.mask &= ~SIGSYS_BIT;
+				k[1] = (long)&act;
+			}
+		}
+		*result = si_syscall6(nr, k[0], k[1], k[2], k[3], k[4], k[5]);
+		if (*result != 0)
+			return 1;
+		if (a[2] && was_stripped)
+			((struct ksigaction *)a[2])->mask |= SIGSYS_BIT;
+		if (a[1]) {
+			if (k[1] != a[1])
+				atomic_fetch_or(&stripped_from_mask, bit);
+			else
+				atomic_fetch_and(&stripped_from_mask, ~bit);
+		}
+		return 1;
 	}
+	case SYS_rt_sigpending:
+		*result = si_syscall6(nr, k[0], k[1], k[2], k[3], k[4], k[5]);
+		if (*result == 0 && a[0] && app_sigsys_pending)
+			*(uint64_t *)a[0] |= SIGSYS_BIT;
+		return 1;
 	case SYS_rt_sigprocmask: {
 		bool before = app_blocks_sigsys;
 		if (a[1]) {
@@ -320,6 +359,12 @@ si_safety_net_filter(long nr, long *a, long *result)
 			app_blocks_sigsys = before;
 		else if (a[2] && before)
 			*(uint64_t *)a[2] |= SIGSYS_BIT;
+		if (!app_blocks_sigsys && app_sigsys_pending) {
+			/* Unblocked with one pending: deliver it now, as the kernel would. */
+			app_sigsys_pending = false;
+			long pid = si_sys(SYS_getpid), tid = si_sys(SYS_gettid);
+			si_sys(SYS_tgkill, pid, tid, SIGSYS);
+		}
 		return 1;
 	}
 	case SYS_rt_sigsuspend:

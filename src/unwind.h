@@ -1,0 +1,28 @@
+/*
+ * unwind.h -- unwind information (.eh_frame) for generated trampolines (unwind.c).
+ */
+#ifndef SI_UNWIND_H
+#define SI_UNWIND_H
+
+#include "intercept.h"
+
+struct si_unwind {
+	struct {
+		uint8_t *buf;
+		size_t len, cap;
+		bool bad;
+	} buf;
+	size_t n;
+};
+
+void si_unwind_init(struct si_unwind *u);
+/*
+ * Describes the trampoline [code, code + len) made for the window starting at window_start in
+ * obj: offsets at which RSP has been lowered by 128 and restored.
+ */
+void si_unwind_add(struct si_unwind *u, const struct si_object *obj, uint64_t window_start,
+		   uint64_t code, size_t red_zone_skipped, size_t red_zone_restored, size_t len);
+/* Registers everything added with libgcc's unwinder (the buffer is kept for good). */
+void si_unwind_register(struct si_unwind *u);
+
+#endif
