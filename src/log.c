@@ -38,8 +38,8 @@
 
 int si_log_fd = -1;
 
-static char log_template[PATH_MAX];	/* INTERCEPT_LOG as read at init */
-static size_t template_len;
+/* INTERCEPT_LOG as read at init, made absolute (a forked child may have changed directory) */
+static char log_template[PATH_MAX];
 static bool per_pid;			/* the template ends in '-' */
 static bool truncate_new;		/* INTERCEPT_LOG_TRUNC is not "0" */
 static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN is not "0" */
@@ -248,14 +248,21 @@ si_log_init(void)
 	const char *path = getenv("INTERCEPT_LOG");
 	if (!path || !*path || getauxval(AT_SECURE))
 		return;
-	template_len = str_len(path);
-	if (template_len + 24 >= sizeof(log_template)) {
+	size_t len = str_len(path), n = 0;
+	if (path[0] != '/') {
+		long r = si_sys(SYS_getcwd, log_template, sizeof(log_template));
+		if (r > 1) {
+			n = (size_t)r - 1;	/* the kernel counts the NUL */
+			log_template[n++] = '/';
+		}
+	}
+	if (n + len + 24 >= sizeof(log_template)) {
 		write_str(2, "syscall_intercept: INTERCEPT_LOG: path too long; running without a log\n");
 		return;
 	}
-	si_fmt_str(log_template, sizeof(log_template), path);
-	log_template[template_len] = '\0';
-	per_pid = log_template[template_len - 1] == '-';
+	n += si_fmt_str(log_template + n, sizeof(log_template) - n, path);
+	log_template[n] = '\0';
+	per_pid = path[len - 1] == '-';
 
 	const char *e = getenv("INTERCEPT_LOG_TRUNC");
 	truncate_new = !(e && e[0] == '0');
@@ -263,13 +270,13 @@ si_log_init(void)
 	follow_children = !(e && e[0] == '0');
 	e = getenv("INTERCEPT_LOG_TIMING");
 	timing = e && e[0] == '1';
-	self_pid = si_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	self_pid = si_sys(SYS_getpid);
 
 	/* Was this log opened before, in this process tree (before an execve)? */
 	long owner = -1;
 	const char *mark = getenv("INTERCEPT_LOG_OWNER");
 	if (mark && str_len(mark) > OWNER_PID_DIGITS && mark[OWNER_PID_DIGITS] == ':' &&
-	    str_eq(mark + OWNER_PID_DIGITS + 1, log_template)) {
+	    str_eq(mark + OWNER_PID_DIGITS + 1, path)) {
 		owner = 0;
 		for (int i = 0; i < OWNER_PID_DIGITS; i++)
 			owner = owner * 10 + (mark[i] - '0');
@@ -284,12 +291,12 @@ si_log_init(void)
 	if (si_log_fd < 0)
 		return;
 
-	size_t n = si_fmt_str(owner_env, sizeof(owner_env), OWNER_VAR);
-	put_pid_digits(owner_env + n, self_pid);
-	n += OWNER_PID_DIGITS;
-	owner_env[n++] = ':';
-	n += si_fmt_str(owner_env + n, sizeof(owner_env) - n, log_template);
-	owner_env[n] = '\0';
+	size_t m = si_fmt_str(owner_env, sizeof(owner_env), OWNER_VAR);
+	put_pid_digits(owner_env + m, self_pid);
+	m += OWNER_PID_DIGITS;
+	owner_env[m++] = ':';
+	m += si_fmt_str(owner_env + m, sizeof(owner_env) - m, path);
+	owner_env[m] = '\0';
 	putenv(owner_env);
 }
 
@@ -298,7 +305,7 @@ si_log_after_fork(void)
 {
 	if (si_log_fd < 0)
 		return;
-	self_pid = si_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+	self_pid = si_sys(SYS_getpid);
 	t_depth = 0;
 	if (!follow_children) {
 		si_sys(SYS_close, si_log_fd);

@@ -1,0 +1,149 @@
+/*
+ * log_target.c -- a program for the INTERCEPT_LOG integration tests (check_log.py) to run under
+ * the library.  Each mode makes a known set of syscalls through libc:
+ *   decoded DIR  open/openat/write/read/mmap/fork (clone)/pthread (clone3)/syscall(1000)/a failing
+ *                execve, then execve of itself ("after_exec"), which prints "exec ok"
+ *   threads      8 threads, 1000 getppid() each
+ *   quiet        prints "hello from the program" and exits with status 7
+ *   forker       forks one child; both print their pid ("parent N" / "child N")
+ *   hooked       syscall(1000, 1, 2, 3), which log_hook.so answers; prints "result N"
+ *   signals      20000 getpid() while a 200us timer's SIGALRM handler calls getppid(); prints
+ *                "handled N", the number of handler runs
+ * Its checks live in check_log.py; it only makes the calls, and reports failures by its status.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void *
+nothing(void *arg)
+{
+	return arg;
+}
+
+static int
+decoded(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/target-file", dir);
+
+	syscall(SYS_open, "/nonexistent/log-target", O_RDONLY);
+	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0 || write(fd, "hello\n", 6) != 6)
+		return 1;
+	close(fd);
+	fd = openat(AT_FDCWD, path, O_RDONLY);
+	char buf[100];
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != 6)
+		return 1;
+	close(fd);
+	void *m = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return 1;
+	munmap(m, 8192);
+
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	pthread_t t;
+	pthread_create(&t, NULL, nothing, NULL);
+	pthread_join(t, NULL);
+
+	syscall(1000, 1, 2, 3);
+
+	char *args[] = { "no-such-program", NULL };
+	execve("/nonexistent/no-such-program", args, environ);
+	char *again[] = { "/proc/self/exe", "after_exec", NULL };
+	fflush(stdout);
+	execve("/proc/self/exe", again, environ);
+	return 1;
+}
+
+#define THREADS 8
+#define PER_THREAD 1000
+
+static void *
+getppid_loop(void *arg)
+{
+	for (int i = 0; i < PER_THREAD; i++)
+		getppid();
+	return arg;
+}
+
+static volatile sig_atomic_t handled;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	getppid();
+	handled++;
+}
+
+static int
+signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < 20000; i++)
+		getpid();
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_REAL, &off, NULL);
+	printf("handled %d\n", (int)handled);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (strcmp(mode, "decoded") == 0 && argc > 2)
+		return decoded(argv[2]);
+	if (strcmp(mode, "after_exec") == 0) {
+		printf("exec ok\n");
+		return 0;
+	}
+	if (strcmp(mode, "threads") == 0) {
+		pthread_t t[THREADS];
+		for (int i = 0; i < THREADS; i++)
+			pthread_create(&t[i], NULL, getppid_loop, NULL);
+		for (int i = 0; i < THREADS; i++)
+			pthread_join(t[i], NULL);
+		return 0;
+	}
+	if (strcmp(mode, "quiet") == 0) {
+		printf("hello from the program\n");
+		return 7;
+	}
+	if (strcmp(mode, "forker") == 0) {
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0) {
+			printf("child %d\n", getpid());
+			return 0;
+		}
+		waitpid(pid, NULL, 0);
+		printf("parent %d\n", getpid());
+		return 0;
+	}
+	if (strcmp(mode, "signals") == 0)
+		return signals();
+	if (strcmp(mode, "hooked") == 0) {
+		printf("result %ld\n", syscall(1000, 1, 2, 3));
+		return 0;
+	}
+	fprintf(stderr, "usage: log_target decoded DIR | threads | quiet | forker | hooked | signals\n");
+	return 2;
+}
