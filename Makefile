@@ -34,8 +34,12 @@ bench: deps
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+# Removes what the last install recorded, then the folders that are ours alone
+# (.../syscall_intercept/), when empty.
 uninstall:
 	@if [ -f $(BUILD)/install_manifest.txt ]; then xargs -r rm -fv < $(BUILD)/install_manifest.txt; \
+	sed -n 's|^\(.*/syscall_intercept\)/.*|\1|p' $(BUILD)/install_manifest.txt | sort -u | \
+	while read -r d; do [ -d "$$d" ] && find "$$d" -depth -type d -empty -delete; done; true; \
 	else echo "nothing recorded as installed in $(BUILD)/install_manifest.txt"; fi
 
 clean:
