@@ -3,6 +3,7 @@
  * patching: syscall sites, jump/call targets, relative operands, padding, control flow that does
  * not fall through.  It only reads; it never decides where a patch goes (plan.c does).
  */
+#define _GNU_SOURCE
 #include "intercept.h"
 
 #include <Zydis/Zydis.h>
@@ -84,7 +85,7 @@ classify(const ZydisDecodedInstruction *zi, uint64_t addr, uint64_t *target)
 	default:
 		break;
 	}
-	if (zi->meta.category == ZYDIS_CATEGORY_CALL)
+	if (zi->mnemonic == ZYDIS_MNEMONIC_CALL)
 		flags |= SI_INSN_CALL;
 	if (zi->attributes & ZYDIS_ATTRIB_IS_RELATIVE) {
 		for (int k = 0; k < 2; k++) {
@@ -99,6 +100,142 @@ classify(const ZydisDecodedInstruction *zi, uint64_t addr, uint64_t *target)
 	return flags;
 }
 
+struct growing {
+	void *v;
+	size_t n, cap, size;
+};
+
+static void *
+grow(struct growing *g)
+{
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 1024;
+		void *grown = realloc(g->v, cap * g->size);
+		if (!grown)
+			return NULL;
+		g->v = grown;
+		g->cap = cap;
+	}
+	return (char *)g->v + g->size * g->n++;
+}
+
+/* Index of the last start <= addr, or SIZE_MAX. */
+static size_t
+start_at_or_before(const uint64_t *starts, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (starts[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : SIZE_MAX;
+}
+
+/* Reach of a patch window (5 instructions each side) plus rel8 reach, rounded up. */
+#define NEIGHBOURHOOD 256
+
+/*
+ * The address ranges to decode: everything, or (sparse) each function holding the bytes 0f 05
+ * plus enough neighbouring functions to cover rel8 reach on both sides.  Sorted, merged.
+ */
+static bool
+regions_to_decode(const struct si_code *code, const uint64_t *starts, size_t n_starts,
+		  struct growing *regions)
+{
+	uint64_t end = code->addr + code->len;
+	if (!code->sparse || n_starts == 0) {
+		uint64_t *r = grow(regions);
+		if (!r)
+			return false;
+		r[0] = code->addr;
+		r[1] = end;
+		return true;
+	}
+	for (size_t off = 0; off + 1 < code->len; off++) {
+		const uint8_t *hit = memmem(code->bytes + off, code->len - off, "\x0f\x05", 2);
+		if (!hit)
+			break;
+		off = hit - code->bytes;
+		uint64_t p = code->addr + off;
+		/*
+		 * Every instruction a patch around p may cover, and every rel8 branch that may land
+		 * there, lies within NEIGHBOURHOOD bytes: decode whole functions covering that.
+		 */
+		uint64_t want_lo = p > code->addr + NEIGHBOURHOOD ? p - NEIGHBOURHOOD : code->addr;
+		uint64_t want_hi = p + NEIGHBOURHOOD;
+		size_t f = start_at_or_before(starts, n_starts, want_lo);
+		uint64_t lo = f == SIZE_MAX || starts[f] < code->addr ? code->addr : starts[f];
+		size_t k = start_at_or_before(starts, n_starts, want_hi);
+		uint64_t hi = k == SIZE_MAX || k + 1 >= n_starts ? end : starts[k + 1];
+		if (hi > end || hi <= p)
+			hi = end;
+		uint64_t *last = regions->n ? (uint64_t *)regions->v + 2 * (regions->n - 1) : NULL;
+		if (last && lo <= last[1]) {
+			if (hi > last[1])
+				last[1] = hi;
+		} else {
+			uint64_t *r = grow(regions);
+			if (!r)
+				return false;
+			r[0] = lo;
+			r[1] = hi;
+		}
+		off = hi - code->addr - 1;	/* the rest of this region is covered */
+	}
+	return true;
+}
+
+static bool
+in_regions(const struct growing *regions, uint64_t addr)
+{
+	const uint64_t *r = regions->v;
+	size_t lo = 0, hi = regions->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r[2 * mid + 1] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < regions->n && addr >= r[2 * lo];
+}
+
+/*
+ * rel32 branches from code that was not decoded: every byte that could be the opcode of a
+ * call/jmp rel32 or jcc rel32 is taken as one.  A superset of the real branches, so a target is
+ * never missed; a false one (odds about 2^-32 per byte for a given window) only makes the
+ * planner more careful.
+ */
+static bool
+scan_rel32_targets(const struct si_code *code, const struct growing *regions,
+		   struct growing *targets)
+{
+	uint64_t end = code->addr + code->len;
+	for (size_t off = 0; off + 6 <= code->len; off++) {
+		const uint8_t *b = code->bytes + off;
+		size_t imm_at;
+		if ((b[0] & 0xfe) == 0xe8)
+			imm_at = 1;
+		else if (b[0] == 0x0f && (b[1] & 0xf0) == 0x80)
+			imm_at = 2;
+		else
+			continue;
+		int32_t rel;
+		memcpy(&rel, b + imm_at, 4);
+		uint64_t t = code->addr + off + imm_at + 4 + (int64_t)rel;
+		if (t < code->addr || t >= end || !in_regions(regions, t))
+			continue;
+		uint64_t *slot = grow(targets);
+		if (!slot)
+			return false;
+		*slot = t;
+	}
+	return true;
+}
+
 int
 si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_starts,
 	   struct si_analysis *out)
@@ -106,89 +243,101 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	memset(out, 0, sizeof(*out));
 	out->code = *code;
 
+	struct growing insns = { .size = sizeof(struct si_insn) };
+	struct growing targets = { .size = sizeof(uint64_t) };
+	struct growing regions = { .size = 2 * sizeof(uint64_t) };
 	uint64_t *starts = malloc((n_starts + 1) * sizeof(*starts));
-	size_t cap = code->len / 3 + 16, n = 0, n_targets = 0, target_cap = 1024;
-	struct si_insn *insns = malloc(cap * sizeof(*insns));
-	uint64_t *targets = malloc(target_cap * sizeof(*targets));
-	if (!starts || !insns || !targets)
+	if (!starts)
 		goto oom;
 	memcpy(starts, starts_in, n_starts * sizeof(*starts));
 	qsort(starts, n_starts, sizeof(*starts), cmp_u64);
+	if (!regions_to_decode(code, starts, n_starts, &regions))
+		goto oom;
+	if (code->sparse && regions.n && !scan_rel32_targets(code, &regions, &targets))
+		goto oom;
 
 	ZydisDecoder dec;
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	/* Lengths, mnemonics and raw fields are all we need. */
+	ZydisDecoderEnableMode(&dec, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
 
+	uint64_t end = code->addr + code->len, pc = code->addr;
 	size_t next_start = 0;
-	uint64_t end = code->addr + code->len;
-	uint64_t pc = code->addr;
-	while (pc < end) {
-		/* Resynchronise at known function starts the sweep would otherwise step over. */
-		while (next_start < n_starts && starts[next_start] < pc)
-			next_start++;
-		ZydisDecodedInstruction zi;
-		uint64_t limit = end;
-		if (next_start < n_starts && starts[next_start] > pc && starts[next_start] < end)
-			limit = starts[next_start];
-		struct si_insn in = { .addr = pc };
-		ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL, code->bytes + (pc - code->addr),
-							      limit - pc, &zi);
-		uint64_t target = 0;
-		if (ZYAN_SUCCESS(st)) {
-			in.len = zi.length;
-			in.flags = classify(&zi, pc, &target);
-		} else {
-			in.len = 1;
-			in.flags = SI_INSN_INVALID | SI_INSN_UNMOVABLE;
-		}
-		if (n == cap) {
-			cap *= 2;
-			struct si_insn *grown = realloc(insns, cap * sizeof(*insns));
-			if (!grown)
+	for (size_t r = 0; r <= regions.n; r++) {
+		uint64_t r_lo = r < regions.n ? ((uint64_t *)regions.v)[2 * r] : end;
+		uint64_t r_hi = r < regions.n ? ((uint64_t *)regions.v)[2 * r + 1] : end;
+		if (pc < r_lo) {	/* a gap that was not decoded: one opaque pseudo-instruction */
+			struct si_insn *gap = grow(&insns);
+			if (!gap)
 				goto oom;
-			insns = grown;
+			*gap = (struct si_insn){ .addr = pc, .len = 0,
+				.flags = SI_INSN_INVALID | SI_INSN_UNMOVABLE | SI_INSN_TARGET };
+			pc = r_lo;
 		}
-		insns[n++] = in;
-		if (target >= code->addr && target < end) {
-			if (n_targets == target_cap) {
-				target_cap *= 2;
-				uint64_t *grown = realloc(targets, target_cap * sizeof(*targets));
-				if (!grown)
-					goto oom;
-				targets = grown;
+		while (pc < r_hi) {
+			/* Resynchronise at known function starts the sweep would otherwise step over. */
+			while (next_start < n_starts && starts[next_start] <= pc)
+				next_start++;
+			uint64_t limit = r_hi;
+			if (next_start < n_starts && starts[next_start] < r_hi)
+				limit = starts[next_start];
+			ZydisDecodedInstruction zi;
+			struct si_insn in = { .addr = pc };
+			ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL,
+				code->bytes + (pc - code->addr), limit - pc, &zi);
+			uint64_t target = 0;
+			if (ZYAN_SUCCESS(st)) {
+				in.len = zi.length;
+				in.flags = classify(&zi, pc, &target);
+			} else {
+				in.len = 1;
+				in.flags = SI_INSN_INVALID | SI_INSN_UNMOVABLE;
 			}
-			targets[n_targets++] = target;
+			struct si_insn *slot = grow(&insns);
+			if (!slot)
+				goto oom;
+			*slot = in;
+			if (target >= code->addr && target < end) {
+				uint64_t *t = grow(&targets);
+				if (!t)
+					goto oom;
+				*t = target;
+			}
+			pc += in.len;
 		}
-		pc += in.len;
 	}
-	out->insns = insns;
-	out->n_insns = n;
+	out->insns = insns.v;
+	out->n_insns = insns.n;
 
 	/* Mark targets; one that lands inside an instruction poisons the whole instruction. */
-	for (size_t k = 0; k < n_targets + n_starts; k++) {
-		uint64_t t = k < n_targets ? targets[k] : starts[k - n_targets];
+	const uint64_t *tv = targets.v;
+	for (size_t k = 0; k < targets.n + n_starts; k++) {
+		uint64_t t = k < targets.n ? tv[k] : starts[k - targets.n];
 		size_t i = insn_containing(out, t);
 		if (i != SIZE_MAX) {
-			insns[i].flags |= SI_INSN_TARGET;
-			if (insns[i].addr != t)
-				insns[i].flags |= SI_INSN_UNMOVABLE;
+			out->insns[i].flags |= SI_INSN_TARGET;
+			if (out->insns[i].addr != t)
+				out->insns[i].flags |= SI_INSN_UNMOVABLE;
 		}
 	}
 	size_t n_sys = 0;
-	for (size_t i = 0; i < n; i++)
-		n_sys += (insns[i].flags & SI_INSN_SYSCALL) != 0;
+	for (size_t i = 0; i < out->n_insns; i++)
+		n_sys += (out->insns[i].flags & SI_INSN_SYSCALL) != 0;
 	out->syscalls = malloc((n_sys + 1) * sizeof(size_t));
 	if (!out->syscalls)
 		goto oom;
-	for (size_t i = 0; i < n; i++)
-		if (insns[i].flags & SI_INSN_SYSCALL)
+	for (size_t i = 0; i < out->n_insns; i++)
+		if (out->insns[i].flags & SI_INSN_SYSCALL)
 			out->syscalls[out->n_syscalls++] = i;
-	free(targets);
+	free(targets.v);
+	free(regions.v);
 	free(starts);
 	return 0;
 oom:
-	free(targets);
+	free(targets.v);
+	free(regions.v);
 	free(starts);
-	free(insns);
+	free(insns.v);
 	memset(out, 0, sizeof(*out));
 	return -1;
 }

@@ -94,134 +94,11 @@
 .endm
 
 /*
- * AVX and AVX-512 save only the components XGETBV(1) (XINUSE) reports in use: a component in
- * its initial state is all zeros and needs no copy.  On the way out a component that was
- * initial at entry but was dirtied by the hook is zeroed again (vzeroupper for the upper
- * halves of registers 0-15, which also returns them to the initial state).
+ * AVX and AVX-512: all registers with plain aligned moves.  (Skipping components XGETBV(1)
+ * reports unused was measured: XGETBV(1) alone costs more than the 40 moves it might save, and
+ * in real processes glibc's string functions keep zmm16-31 and the mask registers in use.)
  */
-#define XINUSE_YMM 0x04
-#define XINUSE_OPMASK 0x20
-#define XINUSE_ZMM_HI256 0x40
-#define XINUSE_HI16_ZMM 0x80
-
 .macro SAVE_AVX
-	and $-64, %rsp
-	sub $VEC_AREA_AVX, %rsp
-	mov $1, %ecx
-	xgetbv				/* eax = XINUSE (rax, rdx are saved in the frame) */
-	mov %eax, VEC_CTRL_AVX+16(%rsp)
-	test $XINUSE_YMM, %al
-	jz 81f
-	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa %ymm\r, \r*32(%rsp)
-	.endr
-	jmp 82f
-81:	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa %xmm\r, \r*32(%rsp)
-	.endr
-82:	SAVE_CTRL VEC_CTRL_AVX
-.endm
-.macro RESTORE_AVX
-	testb $XINUSE_YMM, VEC_CTRL_AVX+16(%rsp)
-	jz 83f
-	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa \r*32(%rsp), %ymm\r
-	.endr
-	jmp 84f
-83:	vzeroupper
-	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa \r*32(%rsp), %xmm\r
-	.endr
-84:	RESTORE_CTRL VEC_CTRL_AVX
-.endm
-
-.macro SAVE_AVX512
-	and $-64, %rsp
-	sub $VEC_AREA_AVX512, %rsp
-	mov $1, %ecx
-	xgetbv				/* eax = XINUSE */
-	mov %eax, VEC_CTRL_AVX512+16(%rsp)
-	test $XINUSE_ZMM_HI256, %al
-	jnz 85f
-	test $XINUSE_YMM, %al
-	jnz 86f
-	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa %xmm\r, \r*64(%rsp)
-	.endr
-	jmp 87f
-86:	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa %ymm\r, \r*64(%rsp)
-	.endr
-	jmp 87f
-85:	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa64 %zmm\r, \r*64(%rsp)
-	.endr
-87:	test $XINUSE_HI16_ZMM, %al
-	jz 88f
-	.irp r,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vmovdqa64 %zmm\r, \r*64(%rsp)
-	.endr
-88:	test $XINUSE_OPMASK, %al
-	jz 89f
-	.irp r,0,1,2,3,4,5,6,7
-	kmovq %k\r, 2048+\r*8(%rsp)
-	.endr
-89:	SAVE_CTRL VEC_CTRL_AVX512
-.endm
-.macro RESTORE_AVX512
-	mov VEC_CTRL_AVX512+16(%rsp), %r10d	/* in use at entry */
-	test $XINUSE_ZMM_HI256, %r10b
-	jnz 85f
-	test $XINUSE_YMM, %r10b
-	jnz 86f
-	vzeroupper
-	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa \r*64(%rsp), %xmm\r
-	.endr
-	jmp 87f
-86:	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa \r*64(%rsp), %ymm\r		/* VEX: also zeroes bits 256-511 */
-	.endr
-	jmp 87f
-85:	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
-	vmovdqa64 \r*64(%rsp), %zmm\r
-	.endr
-87:	test $(XINUSE_HI16_ZMM | XINUSE_OPMASK), %r10b
-	jnz 88f
-	/* Neither was in use at entry: zero them only if the hook dirtied them. */
-	mov %rax, %r8
-	mov %rdx, %r9
-	mov $1, %ecx
-	xgetbv
-	mov %eax, %ecx				/* in use now */
-	mov %r8, %rax
-	mov %r9, %rdx
-	test $(XINUSE_HI16_ZMM | XINUSE_OPMASK), %cl
-	jz 89f
-88:	/* slow path: each component by its entry state */
-	test $XINUSE_HI16_ZMM, %r10b
-	jz 90f
-	.irp r,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vmovdqa64 \r*64(%rsp), %zmm\r
-	.endr
-	jmp 91f
-90:	.irp r,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	vpxord %zmm\r, %zmm\r, %zmm\r
-	.endr
-91:	test $XINUSE_OPMASK, %r10b
-	jz 92f
-	.irp r,0,1,2,3,4,5,6,7
-	kmovq 2048+\r*8(%rsp), %k\r
-	.endr
-	jmp 89f
-92:	.irp r,0,1,2,3,4,5,6,7
-	kxorq %k\r, %k\r, %k\r
-	.endr
-89:	RESTORE_CTRL VEC_CTRL_AVX512
-.endm
-
-/* Full saves for CPUs without XGETBV(1). */
-.macro SAVE_AVX_FULL
 	and $-64, %rsp
 	sub $VEC_AREA_AVX, %rsp
 	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
@@ -229,13 +106,13 @@
 	.endr
 	SAVE_CTRL VEC_CTRL_AVX
 .endm
-.macro RESTORE_AVX_FULL
+.macro RESTORE_AVX
 	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
 	vmovdqa \r*32(%rsp), %ymm\r
 	.endr
 	RESTORE_CTRL VEC_CTRL_AVX
 .endm
-.macro SAVE_AVX512_FULL
+.macro SAVE_AVX512
 	and $-64, %rsp
 	sub $VEC_AREA_AVX512, %rsp
 	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
@@ -246,7 +123,7 @@
 	.endr
 	SAVE_CTRL VEC_CTRL_AVX512
 .endm
-.macro RESTORE_AVX512_FULL
+.macro RESTORE_AVX512
 	.irp r,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	vmovdqa64 \r*64(%rsp), %zmm\r
 	.endr
@@ -381,8 +258,6 @@
 ENTRY si_entry_sse, SAVE_SSE, RESTORE_SSE
 ENTRY si_entry_avx, SAVE_AVX, RESTORE_AVX
 ENTRY si_entry_avx512, SAVE_AVX512, RESTORE_AVX512
-ENTRY si_entry_avx_full, SAVE_AVX_FULL, RESTORE_AVX_FULL
-ENTRY si_entry_avx512_full, SAVE_AVX512_FULL, RESTORE_AVX512_FULL
 ENTRY si_entry_novec, SAVE_NONE, RESTORE_NONE
 
 /*

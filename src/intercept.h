@@ -38,6 +38,12 @@ struct si_code {
 	const uint8_t *bytes;
 	uint64_t addr;
 	size_t len;
+	/*
+	 * Decode only the functions that contain the bytes of a syscall, and their neighbours within
+	 * rel8 reach; other code is scanned for rel32 branches into them.  The rest of the region
+	 * is one SI_INSN_INVALID pseudo-instruction per gap.
+	 */
+	bool sparse;
 };
 
 struct si_analysis {

@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 void si_entry_sse(void);
 void si_entry_avx(void);
 void si_entry_avx512(void);
-void si_entry_avx_full(void);
-void si_entry_avx512_full(void);
 void si_entry_novec(void);
 
 int si_debug_level;
@@ -39,8 +38,7 @@ read_xcr0(void)
 }
 
 /*
- * The entry that saves exactly the vector state this CPU and kernel have enabled (XCR0); the
- * lazy variants skip components XGETBV(1) reports unused, when the CPU has XGETBV(1).  With
+ * The entry that saves exactly the vector state this CPU and kernel have enabled (XCR0).  With
  * no_vectors the hook has promised to leave vector and x87 state alone.
  */
 static void (*choose_entry(bool no_vectors))(void)
@@ -52,16 +50,10 @@ static void (*choose_entry(bool no_vectors))(void)
 		return si_entry_sse;
 	uint64_t xcr0 = read_xcr0();
 	bool avx = (c & bit_AVX) && (xcr0 & 0x6) == 0x6;
-	bool avx512 = false, xinuse = false;
+	bool avx512 = false;
 	if (avx && __get_cpuid_count(7, 0, &a, &b, &c, &d))
 		avx512 = (b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0;
-	if (__get_cpuid_count(0xd, 1, &a, &b, &c, &d))
-		xinuse = (a & (1u << 2)) != 0;
-	if (avx512)
-		return xinuse ? si_entry_avx512 : si_entry_avx512_full;
-	if (avx)
-		return xinuse ? si_entry_avx : si_entry_avx_full;
-	return si_entry_sse;
+	return avx512 ? si_entry_avx512 : avx ? si_entry_avx : si_entry_sse;
 }
 
 static void
@@ -98,6 +90,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 		.bytes = (const uint8_t *)o->text[seg].start,
 		.addr = o->text[seg].start,
 		.len = o->text[seg].end - o->text[seg].start,
+		.sparse = true,
 	};
 	struct si_analysis a;
 	if (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0) {
@@ -171,19 +164,32 @@ done:
 	si_analysis_free(&a);
 }
 
+static long
+elapsed_us(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000000 + (b->tv_nsec - a->tv_nsec) / 1000;
+}
+
 void
 si_patch_object(struct si_object *o)
 {
 	void (*entry)(void) = si_entry;
+	struct timespec t0, t1, t2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t *starts = NULL;
 	size_t n_starts = si_function_starts(o, &starts);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int seg = 0; seg < o->n_text; seg++)
 		patch_segment(o, seg, starts, n_starts, entry);
 	free(starts);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (si_debug_level >= 1)
 		si_dprintf(2, "syscall_intercept: patched %s: %zu sites, %zu jmp-window, "
 			   "%zu jmp-padding, %zu unpatched\n", o->path, o->n_sites, o->n_window,
 			   o->n_padding, o->n_unpatched);
+	if (si_debug_level >= 2)
+		si_dprintf(2, "syscall_intercept: time %s: %ld us (%ld us reading symbols)\n",
+			   o->path, elapsed_us(&t0, &t2), elapsed_us(&t0, &t1));
 }
 
 void

@@ -11,6 +11,7 @@
 #include "discover.h"
 #include "unwind.h"
 
+#include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,6 +346,43 @@ replay(const uint8_t *p, const uint8_t *end, const struct cie *c, uint64_t until
 
 /* ---- the .eh_frame we register: one CIE per trampoline (copied), one FDE each */
 
+/* "syscall_trampoline <object basename>+0x<offset>", for gdb and perf-like tools */
+static void
+add_symbol(struct si_unwind *u, const struct si_object *obj, uint64_t window_start,
+	   uint64_t code, size_t len)
+{
+	if (u->n_syms == u->syms_cap) {
+		size_t cap = u->syms_cap ? u->syms_cap * 2 : 256;
+		void *grown = realloc(u->syms, cap * sizeof(*u->syms));
+		if (!grown)
+			return;
+		u->syms = grown;
+		u->syms_cap = cap;
+	}
+	const char *base = strrchr(obj->path, '/');
+	base = base ? base + 1 : obj->path;
+	char name[160];
+	int n = si_snprintf(name, sizeof(name), "syscall_trampoline:%s+0x%lx", base,
+			    (unsigned long)(window_start - obj->base));
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return;
+	if (u->names_len + n + 2 > u->names_cap) {
+		size_t cap = u->names_cap ? u->names_cap * 2 : 8192;
+		while (cap < u->names_len + n + 2)
+			cap *= 2;
+		char *grown = realloc(u->names, cap);
+		if (!grown)
+			return;
+		u->names = grown;
+		u->names_cap = cap;
+	}
+	if (u->names_len == 0)
+		u->names[u->names_len++] = '\0';	/* ELF string tables start with "" */
+	u->syms[u->n_syms++] = (struct si_unwind_symbol){ code, len, (uint32_t)u->names_len };
+	memcpy(u->names + u->names_len, name, n + 1);
+	u->names_len += n + 1;
+}
+
 void
 si_unwind_init(struct si_unwind *u)
 {
@@ -358,7 +396,10 @@ si_unwind_add(struct si_unwind *u, const struct si_object *obj, uint64_t window_
 	struct cie c;
 	const uint8_t *insns, *insns_end;
 	uint64_t pc_begin;
-	if (!obj || !find_fde(obj, window_start, &c, &insns, &insns_end, &pc_begin))
+	if (!obj)
+		return;
+	add_symbol(u, obj, window_start, code, len);
+	if (!find_fde(obj, window_start, &c, &insns, &insns_end, &pc_begin))
 		return;
 
 	struct out *o = (struct out *)&u->buf;
@@ -423,20 +464,120 @@ fail:
 	o->bad = false;
 }
 
+/* ---- gdb's JIT interface: gdb breaks on __jit_debug_register_code and reads the descriptor */
+
+struct jit_code_entry {
+	struct jit_code_entry *next, *prev;
+	const char *symfile;
+	uint64_t size;
+};
+struct jit_descriptor {
+	uint32_t version, action;	/* action: 1 register, 2 unregister */
+	struct jit_code_entry *relevant, *first;
+};
+SI_HIDDEN struct jit_descriptor __jit_debug_descriptor = { 1, 0, NULL, NULL };
+SI_HIDDEN __attribute__((noinline, used)) void
+__jit_debug_register_code(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+/*
+ * An ELF file gdb can read: a NOBITS .text over the trampolines, .eh_frame (a copy, at the
+ * address of the registered one), .symtab, .strtab, .shstrtab.
+ */
+static void
+register_with_gdb(struct si_unwind *u, const struct out *eh)
+{
+	if (u->n_syms == 0)
+		return;
+	static const char shstr[] = "\0.text\0.eh_frame\0.symtab\0.strtab\0.shstrtab";
+	enum { S_NULL, S_TEXT, S_EH, S_SYMTAB, S_STRTAB, S_SHSTRTAB, S_COUNT };
+	uint64_t lo = u->syms[0].addr, hi = 0;
+	for (size_t i = 0; i < u->n_syms; i++) {
+		if (u->syms[i].addr < lo)
+			lo = u->syms[i].addr;
+		if (u->syms[i].addr + u->syms[i].size > hi)
+			hi = u->syms[i].addr + u->syms[i].size;
+	}
+	size_t n_sym = u->n_syms + 1;
+	size_t off_eh = sizeof(Elf64_Ehdr);
+	size_t off_sym = (off_eh + eh->len + 7) & ~(size_t)7;
+	size_t off_str = off_sym + n_sym * sizeof(Elf64_Sym);
+	size_t off_shstr = off_str + u->names_len;
+	size_t off_sh = (off_shstr + sizeof(shstr) + 7) & ~(size_t)7;
+	size_t total = off_sh + S_COUNT * sizeof(Elf64_Shdr);
+	uint8_t *f = calloc(1, total);
+	struct jit_code_entry *e = calloc(1, sizeof(*e));
+	if (!f || !e) {
+		free(f);
+		free(e);
+		return;
+	}
+	Elf64_Ehdr *h = (Elf64_Ehdr *)f;
+	memcpy(h->e_ident, ELFMAG, SELFMAG);
+	h->e_ident[EI_CLASS] = ELFCLASS64;
+	h->e_ident[EI_DATA] = ELFDATA2LSB;
+	h->e_ident[EI_VERSION] = EV_CURRENT;
+	h->e_type = ET_EXEC;
+	h->e_machine = EM_X86_64;
+	h->e_version = EV_CURRENT;
+	h->e_ehsize = sizeof(Elf64_Ehdr);
+	h->e_shoff = off_sh;
+	h->e_shentsize = sizeof(Elf64_Shdr);
+	h->e_shnum = S_COUNT;
+	h->e_shstrndx = S_SHSTRTAB;
+	memcpy(f + off_eh, eh->buf, eh->len);
+	Elf64_Sym *sym = (Elf64_Sym *)(f + off_sym);
+	for (size_t i = 0; i < u->n_syms; i++) {
+		sym[i + 1].st_name = u->syms[i].name;
+		sym[i + 1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+		sym[i + 1].st_shndx = S_TEXT;
+		sym[i + 1].st_value = u->syms[i].addr;
+		sym[i + 1].st_size = u->syms[i].size;
+	}
+	memcpy(f + off_str, u->names, u->names_len);
+	memcpy(f + off_shstr, shstr, sizeof(shstr));
+	Elf64_Shdr *sh = (Elf64_Shdr *)(f + off_sh);
+	sh[S_TEXT] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_NOBITS,
+		.sh_flags = SHF_ALLOC | SHF_EXECINSTR, .sh_addr = lo, .sh_size = hi - lo,
+		.sh_addralign = 16 };
+	sh[S_EH] = (Elf64_Shdr){ .sh_name = 7, .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+		.sh_addr = (uint64_t)eh->buf, .sh_offset = off_eh, .sh_size = eh->len,
+		.sh_addralign = 8 };
+	sh[S_SYMTAB] = (Elf64_Shdr){ .sh_name = 17, .sh_type = SHT_SYMTAB, .sh_offset = off_sym,
+		.sh_size = n_sym * sizeof(Elf64_Sym), .sh_link = S_STRTAB, .sh_info = 1,
+		.sh_addralign = 8, .sh_entsize = sizeof(Elf64_Sym) };
+	sh[S_STRTAB] = (Elf64_Shdr){ .sh_name = 25, .sh_type = SHT_STRTAB, .sh_offset = off_str,
+		.sh_size = u->names_len, .sh_addralign = 1 };
+	sh[S_SHSTRTAB] = (Elf64_Shdr){ .sh_name = 33, .sh_type = SHT_STRTAB,
+		.sh_offset = off_shstr, .sh_size = sizeof(shstr), .sh_addralign = 1 };
+
+	e->symfile = (const char *)f;
+	e->size = total;
+	e->next = __jit_debug_descriptor.first;
+	if (e->next)
+		e->next->prev = e;
+	__jit_debug_descriptor.first = e;
+	__jit_debug_descriptor.relevant = e;
+	__jit_debug_descriptor.action = 1;
+	__jit_debug_register_code();
+	__jit_debug_descriptor.action = 0;
+}
+
 void
 si_unwind_register(struct si_unwind *u)
 {
 	struct out *o = (struct out *)&u->buf;
-	if (u->n == 0) {
-		free(o->buf);
-		return;
+	if (u->n > 0) {
+		uint32_t terminator = 0;
+		put(o, &terminator, 4);
+		if (!o->bad)
+			__register_frame(o->buf);	/* libgcc keeps the pointer: never freed */
 	}
-	uint32_t terminator = 0;
-	put(o, &terminator, 4);
-	if (o->bad) {
+	register_with_gdb(u, o);
+	free(u->syms);
+	free(u->names);
+	if (u->n == 0 || o->bad)
 		free(o->buf);
-		return;
-	}
-	/* libgcc keeps the pointer: the data lives as long as the trampolines. */
-	__register_frame(o->buf);
 }

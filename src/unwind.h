@@ -13,6 +13,14 @@ struct si_unwind {
 		bool bad;
 	} buf;
 	size_t n;
+	/* symbols for debuggers: one per trampoline, names in `names` */
+	struct si_unwind_symbol {
+		uint64_t addr, size;
+		uint32_t name;	/* offset into names */
+	} *syms;
+	size_t n_syms, syms_cap;
+	char *names;
+	size_t names_len, names_cap;
 };
 
 void si_unwind_init(struct si_unwind *u);
@@ -22,7 +30,10 @@ void si_unwind_init(struct si_unwind *u);
  */
 void si_unwind_add(struct si_unwind *u, const struct si_object *obj, uint64_t window_start,
 		   uint64_t code, size_t red_zone_skipped, size_t red_zone_restored, size_t len);
-/* Registers everything added with libgcc's unwinder (the buffer is kept for good). */
+/*
+ * Registers everything added with libgcc's unwinder, and with gdb through its JIT interface (an
+ * in-memory ELF file with a symbol per trampoline and the same .eh_frame).  Kept for good.
+ */
 void si_unwind_register(struct si_unwind *u);
 
 #endif
