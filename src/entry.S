@@ -56,26 +56,16 @@
 
 /*
  * Vector state save/restore, one pair per CPU level; rsp is 64-byte aligned afterwards.
- * Restores may use r8 r9 r10 as scratch (they are reloaded from the frame afterwards) and must
- * keep rax and rdx.  MXCSR and the x87 control word are reloaded only when the hook changed
- * them: ldmxcsr/fldcw are slow, a well-behaved hook never changes them.
+ * Restores must keep rax and rdx.  MXCSR and the x87 control word are reloaded unconditionally:
+ * ldmxcsr/fldcw are cheap, while reading MXCSR again to compare (stmxcsr) costs ~4 ns here.
  */
 .macro SAVE_CTRL ctrl
 	stmxcsr \ctrl(%rsp)
 	fnstcw \ctrl+4(%rsp)
 .endm
 .macro RESTORE_CTRL ctrl
-	stmxcsr \ctrl+8(%rsp)
-	mov \ctrl+8(%rsp), %r8d
-	cmp \ctrl(%rsp), %r8d
-	je 71f
 	ldmxcsr \ctrl(%rsp)
-71:	fnstcw \ctrl+12(%rsp)
-	mov \ctrl+12(%rsp), %r8w
-	cmp \ctrl+4(%rsp), %r8w
-	je 72f
 	fldcw \ctrl+4(%rsp)
-72:
 .endm
 
 .macro SAVE_SSE
@@ -160,6 +150,25 @@
 	pop %rbp
 	.cfi_def_cfa %rsp, FRAME_SIZE - 8
 	.cfi_restore %rbp
+	/*
+	 * RFLAGS back as at the site.  popfq is slow (~6 ns); the arithmetic flags are restored
+	 * with sahf and an overflowing add instead, unless TF, DF or AC were set at the site (or
+	 * the CPU lacks sahf in 64-bit mode).  From here on nothing may change the flags.
+	 */
+	mov FRAME_RFLAGS-8(%rsp), %r11
+	test $0x40500, %r11d		/* TF | DF | AC */
+	jnz 93f
+	cmpb $0, si_have_sahf(%rip)
+	je 93f
+	mov %r11d, %edx
+	and $0x800, %edx		/* OF */
+	shl $20, %edx
+	add %edx, %edx			/* OF = the saved OF */
+	mov %rax, %rcx
+	movzbl %r11b, %eax
+	xchg %al, %ah
+	sahf				/* SF ZF AF PF CF */
+	mov %rcx, %rax
 	lea 16(%rsp), %rsp		/* result and number slots */
 	pop %rdi
 	pop %rsi
@@ -171,6 +180,21 @@
 	.cfi_def_cfa %rsp, 16
 	mov SITE_RETURN_ADDR(%r11), %rcx
 	mov (%rsp), %r11		/* R11 = RFLAGS, as after a real syscall */
+	lea 8(%rsp), %rsp
+	.cfi_def_cfa %rsp, 8
+	ret
+	.cfi_def_cfa %rsp, FRAME_SIZE - 8
+93:	lea 16(%rsp), %rsp
+	pop %rdi
+	pop %rsi
+	pop %rdx
+	pop %r10
+	pop %r8
+	pop %r9
+	pop %r11			/* site */
+	.cfi_def_cfa %rsp, 16
+	mov SITE_RETURN_ADDR(%r11), %rcx
+	mov (%rsp), %r11
 	popfq
 	.cfi_def_cfa %rsp, 8
 	ret

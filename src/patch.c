@@ -22,6 +22,8 @@ void si_entry_avx512(void);
 void si_entry_novec(void);
 
 int si_debug_level;
+/* entry.S restores RFLAGS with sahf when the CPU has it in 64-bit mode (CPUID LAHF_LM). */
+SI_HIDDEN char si_have_sahf;
 static void (*si_entry)(void);
 
 void (*si_entry_function(void))(void)
@@ -195,5 +197,8 @@ si_patch_object(struct si_object *o)
 void
 si_choose_entry(bool no_vectors)
 {
+	unsigned a, b, c, d;
+	if (__get_cpuid(0x80000001, &a, &b, &c, &d))
+		si_have_sahf = (c & bit_LAHF_LM) != 0;
 	si_entry = choose_entry(no_vectors);
 }
