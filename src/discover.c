@@ -176,9 +176,52 @@ starts_from_eh_frame_hdr(const struct si_object *o, struct starts *s)
 		add_start(s, o->eh_frame_hdr + (int64_t)table[2 * (size_t)i]);
 }
 
-/* Every defined symbol of the file on disk (.symtab has the local ones, when not stripped). */
+/*
+ * Narrows o->text from the executable segments to the executable sections in them: linkers may
+ * put .rodata, .eh_frame or relocations in an executable segment, and data must never be taken
+ * for code (the bytes 0f 05 in a table are no syscall).  Sections closer than 64 bytes are
+ * merged (the gap is alignment padding).
+ */
 static void
-starts_from_symbols(const struct si_object *o, struct starts *s)
+narrow_to_exec_sections(struct si_object *o, const ElfW(Shdr) *sh, int n_sh)
+{
+	struct si_object narrowed = *o;
+	narrowed.n_text = 0;
+	for (int i = 0; i < n_sh; i++) {
+		if ((sh[i].sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR) ||
+		    sh[i].sh_size == 0 || sh[i].sh_type == SHT_NOBITS)
+			continue;
+		uint64_t start = o->base + sh[i].sh_addr, end = start + sh[i].sh_size;
+		int seg = -1;
+		for (int k = 0; k < o->n_text; k++)
+			if (start >= o->text[k].start && end <= o->text[k].end)
+				seg = k;
+		if (seg < 0)
+			return;	/* sections and segments disagree: keep the segments */
+		int last = narrowed.n_text - 1;
+		if (last >= 0 && narrowed.text[last].prot == o->text[seg].prot &&
+		    start >= narrowed.text[last].start && start <= narrowed.text[last].end + 64) {
+			if (end > narrowed.text[last].end)
+				narrowed.text[last].end = end;
+			continue;
+		}
+		if (narrowed.n_text == SI_MAX_SEGMENTS)
+			return;
+		narrowed.text[narrowed.n_text].start = start;
+		narrowed.text[narrowed.n_text].end = end;
+		narrowed.text[narrowed.n_text].prot = o->text[seg].prot;
+		narrowed.n_text++;
+	}
+	if (narrowed.n_text > 0)
+		*o = narrowed;
+}
+
+/*
+ * From the file on disk: every defined symbol (.symtab has the local ones, when not stripped),
+ * and the executable sections.
+ */
+static void
+read_object_file(struct si_object *o, struct starts *s)
 {
 	int fd = open(o->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -199,6 +242,7 @@ starts_from_symbols(const struct si_object *o, struct starts *s)
 	    eh->e_shoff + (uint64_t)eh->e_shnum * sizeof(ElfW(Shdr)) > size)
 		goto out;
 	const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(file + eh->e_shoff);
+	narrow_to_exec_sections(o, sh, eh->e_shnum);
 	for (int i = 0; i < eh->e_shnum; i++) {
 		if (sh[i].sh_type != SHT_SYMTAB && sh[i].sh_type != SHT_DYNSYM)
 			continue;
@@ -220,11 +264,11 @@ out:
 }
 
 size_t
-si_function_starts(const struct si_object *o, uint64_t **out)
+si_read_object(struct si_object *o, uint64_t **out)
 {
 	struct starts s = { 0 };
 	starts_from_eh_frame_hdr(o, &s);
-	starts_from_symbols(o, &s);
+	read_object_file(o, &s);
 	*out = s.v;
 	return s.n;
 }

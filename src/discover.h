@@ -8,8 +8,12 @@
 
 /* The loaded objects to patch (libc and ld.so, or all but this library and Zydis). malloc'ed. */
 size_t si_discover(struct si_object **out, bool all_objects);
-/* Addresses known to start functions in o (unsorted, may repeat). malloc'ed. */
-size_t si_function_starts(const struct si_object *o, uint64_t **out);
+/*
+ * Reads what the loaded image does not tell: addresses known to start functions in o
+ * (unsorted, may repeat; malloc'ed), and, from the section headers, which parts of the
+ * executable segments are code (o->text is narrowed to them).
+ */
+size_t si_read_object(struct si_object *o, uint64_t **out);
 
 /*
  * The binary-search table of o's .eh_frame_hdr: count pairs (initial location, FDE address),

@@ -145,13 +145,13 @@ void *si_map_near(uint64_t lo, uint64_t hi, size_t size);
 
 /* ---- discover: the loaded objects to patch */
 
-#define SI_MAX_SEGMENTS 4
+#define SI_MAX_SEGMENTS 16
 struct si_object {
 	char path[512];
 	uint64_t base;		/* load bias */
 	struct {
-		uint64_t start, end;
-		int prot;
+		uint64_t start, end;	/* executable sections (segments if the file has none) */
+		int prot;		/* of the segment holding them */
 	} text[SI_MAX_SEGMENTS];
 	int n_text;
 	uint64_t eh_frame_hdr;	/* run-time address of .eh_frame_hdr, or 0 */

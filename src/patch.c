@@ -179,7 +179,7 @@ si_patch_object(struct si_object *o)
 	struct timespec t0, t1, t2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t *starts = NULL;
-	size_t n_starts = si_function_starts(o, &starts);
+	size_t n_starts = si_read_object(o, &starts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int seg = 0; seg < o->n_text; seg++)
 		patch_segment(o, seg, starts, n_starts, entry);
