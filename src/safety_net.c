@@ -123,6 +123,9 @@ catch_trampoline(uint64_t syscall_addr)
 		uint8_t *code = NULL;
 		if (a == 0) {
 			code = make_catch_trampoline(syscall_addr);
+			if (code && si_debug_level >= 2)
+				si_dprintf(2, "syscall_intercept: caught %p: first syscall from there, "
+					   "now routed through the safety net\n", (void *)syscall_addr);
 			if (code) {
 				e->code = code;
 				atomic_store_explicit(&e->site_addr, syscall_addr, memory_order_release);
@@ -272,6 +275,10 @@ si_safety_net_init(bool want_exhaustive)
 		return;
 	}
 	si_safety_net_armed = 1;
+	if (si_debug_level >= 1)
+		si_dprintf(2, "syscall_intercept: safety net armed (Syscall User Dispatch): %s\n",
+			   exhaustive ? "every syscall from unpatched code reaches the hooks"
+				      : "the unpatched sites above reach the hooks");
 	return;
 fail:
 	si_write_str(2, "syscall_intercept: cannot set up the safety net; running without it\n");
