@@ -169,7 +169,7 @@
 	xchg %al, %ah
 	sahf				/* SF ZF AF PF CF */
 	mov %rcx, %rax
-	lea 16(%rsp), %rsp		/* result and number slots */
+94:	lea 16(%rsp), %rsp		/* result and number slots */
 	pop %rdi
 	pop %rsi
 	pop %rdx
@@ -184,20 +184,9 @@
 	.cfi_def_cfa %rsp, 8
 	ret
 	.cfi_def_cfa %rsp, FRAME_SIZE - 8
-93:	lea 16(%rsp), %rsp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %r10
-	pop %r8
-	pop %r9
-	pop %r11			/* site */
-	.cfi_def_cfa %rsp, 16
-	mov SITE_RETURN_ADDR(%r11), %rcx
-	mov (%rsp), %r11
+93:	pushq FRAME_RFLAGS-8(%rsp)	/* into the freed rbp slot */
 	popfq
-	.cfi_def_cfa %rsp, 8
-	ret
+	jmp 94b
 	.cfi_def_cfa %rbp, FRAME_SIZE
 	.cfi_offset %rbp, -FRAME_SIZE
 
