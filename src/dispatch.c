@@ -210,6 +210,7 @@ dispatch_special(struct si_frame *f)
 		((uint64_t *)child_sp)[-1] = f->site->resume;
 		((const struct si_site **)child_sp)[-2] = f->site;
 		((long *)child_sp)[-3] = nr;
+		((unsigned long *)child_sp)[-4] = flags;
 		return (struct si_ret){ nr, SI_ACTION_CLONE_STACK };
 	case CLONE_SHARED_STACK:
 		si_vfork_site = f->site;
@@ -256,12 +257,10 @@ si_dispatch_post(struct si_frame *f)
 	return (struct si_ret){ f->result, SI_ACTION_RETURN };
 }
 
-/* CLONE_STACK, first thing in the new thread, on its new stack. */
+/* CLONE_STACK, first thing in the new thread, on its new stack; flags as stored by the parent. */
 SI_HIDDEN struct si_ret
-si_dispatch_clone_child(struct si_frame *f)
+si_dispatch_clone_child(struct si_frame *f, unsigned long flags)
 {
-	unsigned long child_sp, flags;
-	classify_clone(f->nr, f->args, &child_sp, &flags);
 	after_clone(f, f->nr, f->args, 0, flags);
 	return (struct si_ret){ 0, SI_ACTION_RETURN };
 }

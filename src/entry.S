@@ -15,7 +15,8 @@
  *   SIGRETURN    rt_sigreturn needs RSP exactly at the signal frame.
  *   CLONE_STACK  clone/clone3 with a new stack: the child starts on that stack and can never
  *                return through this frame.  The dispatcher stored site->resume at
- *                [child_sp - 8], the site at [child_sp - 16], the number at [child_sp - 24].
+ *                [child_sp - 8], the site at [child_sp - 16], the number at [child_sp - 24],
+ *                the clone flags at [child_sp - 32].
  *   VFORK        the child borrows the parent's stack until exec/_exit and overwrites whatever
  *                lies below the site's RSP: run at the site's RSP, keep nothing in memory
  *                below it; the site is found again through thread-local si_vfork_site.
@@ -233,16 +234,19 @@
 .Lclone_child_\name:
 	/*
 	 * New stack: [rsp - 8] = site->resume, becomes our return address; [rsp - 16] = site,
-	 * [rsp - 24] = syscall number.
+	 * [rsp - 24] = syscall number, [rsp - 32] = clone flags (the child must not read clone3's
+	 * struct: it lies in the parent's stack, which the parent may already have reused).
 	 */
 	.cfi_undefined %rip		/* the first frame of a new thread */
 	lea -8(%rsp), %rsp
 	mov -8(%rsp), %r11		/* site */
 	mov -16(%rsp), %rax		/* syscall number, for the frame; the result is 0 */
+	mov -24(%rsp), %rcx		/* clone flags (rcx is dead after syscall) */
 	PUSH_FRAME
 	movq $0, FRAME_RESULT(%rbp)
 	\save
 	mov %rbp, %rdi
+	mov %rcx, %rsi
 	call si_dispatch_clone_child
 	jmp .Lreturn_\name
 

@@ -1,13 +1,44 @@
 /*
  * log.c -- INTERCEPT_LOG: opens the log file at init (and again in forked children when the path
- * ends in '-'), and writes one formatted line per syscall event, each with a single write(2).
+ * ends in '-'), and writes the two lines of each logged syscall, "= ?" and the result, each line
+ * whole within one write(2).
  *
- * si_log_syscall and si_log_after_fork run inside the syscall dispatcher, on any thread, in
- * signal handlers and in fork children: they must never allocate, call libc, take a lock, or
- * read the program's memory directly (strings are fetched with process_vm_readv on our own pid,
- * so a bad pointer only prints as a pointer).  Every syscall they make is a raw si_syscall6,
- * which is never intercepted.  si_log_init runs once, in the library's constructor, and may
- * use libc (getenv, getauxval, putenv).
+ * si_log_before, si_log_after, si_log_syscall and si_log_after_fork run inside the syscall
+ * dispatcher, on any thread, in signal handlers and in fork children: they must never allocate,
+ * call libc, take a lock, or read the program's memory directly (strings are fetched with
+ * process_vm_readv on our own pid, so a bad pointer only prints as a pointer).  Every syscall
+ * they make is a raw si_syscall6, which is never intercepted.  They must never keep a line in
+ * memory once control goes back to the program: whatever the program does next (crash, be
+ * killed, hang) the lines of every syscall it returned from are in the file.  si_log_init runs
+ * once, in the library's constructor, and may use libc (getenv, getauxval, putenv).
+ *
+ * What a logged syscall costs, and why it is done this way.  On machines where a syscall is
+ * expensive (1 us here: page-table isolation without PCID), the log's cost is its own syscalls:
+ * the write(2) of each line and the process_vm_readv of each string or buffer shown.  Buffering
+ * lines across syscalls would remove most writes but lose the last lines when the program
+ * crashes or is killed, so it is not done; instead each syscall costs as few of them as the
+ * guarantees allow:
+ *  - Both lines in one write, after the call, for the syscalls of pairable() below: those that
+ *    never wait for anything (another process, a device, the network, a file server, a timer),
+ *    always return to the caller, and do nothing another thread could notice before the lines
+ *    are written (unmapping memory, waking a waiter, sending a signal).  Nothing else runs between
+ *    the syscall and the write, so a crash, a kill or a hang after it cannot lose the lines; a
+ *    kill that lands inside the call itself loses them, as it would lose the result line anyway.
+ *    Every other syscall (read/write and everything on file descriptors, which may be pipes,
+ *    sockets, ttys or FUSE files; paths; close, which can wait for a tty to drain or a socket to
+ *    linger; execve, exit; kill, sigprocmask that unblocks, which may not return...) has its
+ *    "= ?" line written before it runs, so a hang or a crash inside it still shows the call.  So
+ *    does any syscall a hook will see, since the hook is arbitrary code.
+ *  - Memory is read once per syscall: the result line reuses the "= ?" line's text (kept in the
+ *    dispatcher's frame, struct si_log_pending), replacing its "?", unless it shows memory the
+ *    kernel wrote (read's buffer, getcwd, pipe); then it is formatted again.  Besides saving a
+ *    process_vm_readv per string, this also saves formatting the line twice.
+ *  - A line is formatted into that small buffer first, and only a line too long for it (longer
+ *    than SI_LOG_KEEP) into a SI_LOG_LINE_MAX one on the stack, so the common case touches little
+ *    stack: after every syscall the TLB is empty, and each page touched costs a walk.
+ *  - Reading several strings of one line in one process_vm_readv was measured not to be worth
+ *    it: a syscall-heavy program mostly shows one string or buffer per call, and the call stops
+ *    at the first unreadable piece, which then needs the separate reads anyway.
  *
  * Files and truncation (documented in docs/ and the man page):
  *  - INTERCEPT_LOG=path logs to path; a path ending in '-' gets the pid appended, and a forked
@@ -37,6 +68,9 @@
 #include <time.h>
 
 int si_log_fd = -1;
+
+_Static_assert(SI_LOG_KEEP >= SI_LOG_MIN_CAP && SI_LOG_KEEP >= 2 * SI_LOG_RESULT_MAX,
+	       "the small line buffer takes any result line made from a kept one");
 
 /* INTERCEPT_LOG as read at init, made absolute (a forked child may have changed directory) */
 static char log_template[PATH_MAX];
@@ -239,6 +273,107 @@ read_self(void *dst, uint64_t addr, size_t len)
 	return r < 0 ? 0 : (size_t)r;
 }
 
+/*
+ * ---- the syscalls whose two lines are written together, after the call
+ *
+ * Conservative on purpose: only what cannot wait (not even for a file system server: fstat,
+ * lseek, close on a FUSE or NFS file can hang), always returns (not kill/tgkill, which may kill
+ * the caller, nor a sigprocmask that unblocks a pending fatal signal), and changes nothing
+ * another thread or process could act on before the lines are out (not munmap, mprotect, brk,
+ * madvise, mmap MAP_FIXED: another thread may fault on that memory at once; not futex wakes).
+ */
+static bool
+pairable(long nr, const long *a)
+{
+	switch (nr) {
+	case SYS_getpid: case SYS_getppid: case SYS_gettid: case SYS_getuid: case SYS_geteuid:
+	case SYS_getgid: case SYS_getegid: case SYS_getresuid: case SYS_getresgid:
+	case SYS_getgroups: case SYS_getpgrp: case SYS_getpgid: case SYS_getsid:
+	case SYS_getcwd: case SYS_uname: case SYS_sysinfo: case SYS_getrusage: case SYS_times:
+	case SYS_getrlimit: case SYS_umask: case SYS_getpriority: case SYS_getcpu:
+	case SYS_sched_getaffinity: case SYS_sched_getparam: case SYS_sched_getscheduler:
+	case SYS_sched_get_priority_max: case SYS_sched_get_priority_min: case SYS_sched_yield:
+	case SYS_time: case SYS_gettimeofday: case SYS_clock_gettime: case SYS_clock_getres:
+	case SYS_arch_prctl: case SYS_set_tid_address: case SYS_set_robust_list:
+	case SYS_get_robust_list: case SYS_rseq: case SYS_sigaltstack: case SYS_rt_sigpending:
+	case SYS_capget: case SYS_dup: case SYS_pipe: case SYS_pipe2: case SYS_eventfd:
+	case SYS_eventfd2: case SYS_epoll_create: case SYS_epoll_create1: case SYS_memfd_create:
+	case SYS_timerfd_create:
+		return true;
+	case SYS_rt_sigprocmask:	/* blocking more, or only asking */
+		return a[0] == 0 /* SIG_BLOCK */ || a[1] == 0;
+	case SYS_fcntl:			/* F_DUPFD F_GETFD F_SETFD F_GETFL F_DUPFD_CLOEXEC */
+		return (unsigned long)(int)a[1] <= 3 || (int)a[1] == 1030;
+	case SYS_mmap:			/* new anonymous memory, nothing replaced or populated */
+		return (a[3] & 0x20) && !(a[3] & (0x10 | 0x2000 | 0x8000));
+	case SYS_getrandom:		/* GRND_NONBLOCK or GRND_INSECURE */
+		return (a[2] & 5) != 0;
+	case SYS_prlimit64:		/* asking about itself */
+		return a[0] == 0 && a[2] == 0;
+	default:
+		return false;
+	}
+}
+
+/* ---- writing lines */
+
+enum { MODE_NONE, MODE_SPLIT, MODE_PAIR };
+
+static void
+fill_call(struct si_log_call *call, const struct si_site *site, long nr, const long args[6],
+	  long result, bool has_result)
+{
+	call->path = 0;
+	call->offset = 0;
+	if (site && site->object) {
+		call->path = site->object->path;
+		call->offset = site->syscall_addr - site->object->base;
+	}
+	call->nr = nr;
+	for (int i = 0; i < 6; i++)
+		call->args[i] = args ? args[i] : 0;
+	call->result = result;
+	call->has_result = has_result;
+	call->duration_ns = -1;
+}
+
+/* A line longer than SI_LOG_KEEP: formatted again in a full-size buffer (rare, and cold). */
+static __attribute__((noinline)) void
+write_long_line(int fd, const struct si_log_call *call)
+{
+	char line[SI_LOG_LINE_MAX];
+	write_all(fd, line, si_log_format(line, sizeof(line), call, read_self));
+}
+
+/*
+ * Writes the line of call; formats it into buf (SI_LOG_KEEP bytes) first.  Returns its length
+ * when it is there, whole, or 0 when it was too long and went through write_long_line.
+ */
+static size_t
+write_line(int fd, const struct si_log_call *call, char *buf)
+{
+	bool cut;
+	size_t n = si_log_format_cut(buf, SI_LOG_KEEP, call, read_self, &cut);
+	if (cut) {
+		write_long_line(fd, call);
+		return 0;
+	}
+	write_all(fd, buf, n);
+	return n;
+}
+
+/*
+ * The result line made from the "= ?" line in buf[0..len): its "?\n" replaced by the result.
+ * Returns the new length, or 0 when it does not fit.
+ */
+static size_t
+result_from_before(char *buf, size_t len, const struct si_log_call *call)
+{
+	if (len < 2 || len - 2 + SI_LOG_RESULT_MAX > SI_LOG_KEEP)
+		return 0;
+	return len - 2 + si_log_format_result(buf + len - 2, SI_LOG_KEEP - (len - 2), call);
+}
+
 /* ---- the interface of log.h */
 
 void
@@ -328,27 +463,15 @@ si_log_syscall(const struct si_site *site, long nr, const long args[6], long res
 		return;
 
 	struct si_log_call call;
-	call.path = 0;
-	call.offset = 0;
-	if (site && site->object) {
-		call.path = site->object->path;
-		call.offset = site->syscall_addr - site->object->base;
-	}
-	call.nr = nr;
-	for (int i = 0; i < 6; i++)
-		call.args[i] = args ? args[i] : 0;
-	call.result = result;
-	call.has_result = has_result;
-	call.duration_ns = -1;
+	fill_call(&call, site, nr, args, result, has_result);
 	if (timing && has_result) {
 		long end = now_ns();
 		if (t_depth > 0 && --t_depth < TIMING_DEPTH)
 			call.duration_ns = end - t_start[t_depth];
 	}
 
-	char line[SI_LOG_LINE_MAX];
-	size_t len = si_log_format(line, sizeof(line), &call, read_self);
-	write_all(fd, line, len);
+	char line[SI_LOG_KEEP];
+	write_line(fd, &call, line);
 
 	if (timing && !has_result && !(nr >= 0 && nr < SI_SYSCALL_TABLE_LEN &&
 					 si_syscall_table[nr].ret == SR_NORETURN)) {
@@ -356,4 +479,86 @@ si_log_syscall(const struct si_site *site, long nr, const long args[6], long res
 			t_start[t_depth] = now_ns();
 		t_depth++;
 	}
+}
+
+void
+si_log_before(struct si_log_pending *p, const struct si_site *site, long nr,
+	      const long args[6], bool hook_runs)
+{
+	int fd = si_log_fd;
+	p->mode = MODE_NONE;
+	p->kept = 0;
+	p->start_ns = -1;
+	if (fd < 0)
+		return;
+	if (!hook_runs && pairable(nr, args)) {
+		p->mode = MODE_PAIR;
+	} else {
+		p->mode = MODE_SPLIT;
+		struct si_log_call call;
+		fill_call(&call, site, nr, args, 0, false);
+		size_t n = write_line(fd, &call, p->text);
+		if (!si_log_reads_output(nr))
+			p->kept = (unsigned short)n;
+	}
+	if (timing)
+		p->start_ns = now_ns();
+}
+
+void
+si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
+	     const long args[6], long result)
+{
+	int fd = si_log_fd;
+	if (p->mode == MODE_NONE || fd < 0)
+		return;
+	struct si_log_call call;
+	fill_call(&call, site, nr, args, result, true);
+	if (p->start_ns >= 0)
+		call.duration_ns = now_ns() - p->start_ns;
+
+	size_t n;
+	if (p->mode == MODE_SPLIT) {
+		n = p->kept ? result_from_before(p->text, p->kept, &call) : 0;
+		if (n)
+			write_all(fd, p->text, n);
+		else
+			write_line(fd, &call, p->text);
+		return;
+	}
+
+	/* MODE_PAIR: "= ?" line then result line, in one write when both fit in p->text */
+	struct si_log_call before = call;
+	before.has_result = false;
+	before.duration_ns = -1;
+	bool cut;
+	size_t len = si_log_format_cut(p->text, SI_LOG_KEEP, &before, read_self, &cut);
+	if (!cut) {
+		char *second = p->text + len;
+		size_t room = SI_LOG_KEEP - len;
+		n = 0;
+		if (!si_log_reads_output(nr)) {
+			if (len - 2 + SI_LOG_RESULT_MAX <= room) {
+				for (size_t i = 0; i < len - 2; i++)
+					second[i] = p->text[i];
+				n = len - 2 + si_log_format_result(second + len - 2,
+								  room - (len - 2), &call);
+			}
+		} else if (room >= SI_LOG_MIN_CAP) {
+			bool cut2;
+			n = si_log_format_cut(second, room, &call, read_self, &cut2);
+			if (cut2)
+				n = 0;
+		}
+		if (n) {
+			write_all(fd, p->text, len + n);
+			return;
+		}
+	}
+	/* Too long for one buffer: two writes, both still after the call, both lines whole. */
+	if (cut)
+		write_long_line(fd, &before);
+	else
+		write_all(fd, p->text, len);
+	write_line(fd, &call, p->text);
 }

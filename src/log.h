@@ -1,8 +1,11 @@
 /*
- * log.h -- INTERCEPT_LOG: the syscall log (see libsyscall_intercept(3)).  The dispatcher calls
- * si_log_syscall twice per logged syscall: before it runs (has_result false, the line ends in
- * "= ?") and after (with the result).  Everything here is async-signal-safe: no malloc, no
- * stdio, no locks, one write(2) per line.
+ * log.h -- INTERCEPT_LOG: the syscall log (see libsyscall_intercept(3)).  Each logged syscall
+ * gives two lines, the call ending in "= ?" and the same call with its result.  The dispatcher
+ * brackets an ordinary syscall with si_log_before and si_log_after, which decide when each line
+ * is written (the "= ?" line before the syscall, or both together after it for syscalls that
+ * can neither wait nor fail to return: see log.c); the clone family and rt_sigreturn use
+ * si_log_syscall, one line per call.  Everything here is async-signal-safe: no malloc, no
+ * stdio, no locks, and every line reaches the file within one write(2), whole.
  */
 #ifndef SI_LOG_H
 #define SI_LOG_H
@@ -32,9 +35,39 @@ void si_log_after_fork(void);
 /*
  * Writes one line: before the syscall (has_result false: "= ?") and after it (with the result,
  * also when the hook answered it).  site may be NULL (unknown origin: "? 0x0"), args may be NULL
- * (all zero).  Async-signal-safe, one write(2) per line, about 2.3 KiB of stack.
+ * (all zero).  Async-signal-safe, one write(2) per line, about 2.7 KiB of stack for a line
+ * longer than SI_LOG_KEEP, 0.6 KiB otherwise.  For the clone family and rt_sigreturn, and
+ * anything else that cannot use the pair below.
  */
 void si_log_syscall(const struct si_site *site, long nr, const long args[6], long result,
 		    bool has_result);
+
+/*
+ * What the logger keeps between si_log_before and si_log_after of one syscall: the dispatcher
+ * declares it in its own frame (so it nests with signal handlers and hooks that make syscalls
+ * of their own, and needs no thread-local storage).  Its fields are log.c's.
+ */
+#define SI_LOG_KEEP 496
+struct si_log_pending {
+	long start_ns;		/* INTERCEPT_LOG_TIMING: when the syscall started; -1 without */
+	unsigned short kept;	/* length of the "= ?" line kept in text, 0 when not kept */
+	unsigned char mode;	/* nothing to log / "= ?" written before / both lines after */
+	char text[SI_LOG_KEEP];	/* the "= ?" line, which the result line reuses */
+};
+
+/*
+ * Before an ordinary syscall (one that returns to its site: not the clone family, not
+ * rt_sigreturn).  hook_runs: whether any hook code (intercept_hook_point or
+ * intercept_hook_point_post_kernel) will run before si_log_after; a syscall that a hook handles
+ * always gets its "= ?" line first, since the hook may block or crash.  Otherwise the "= ?" line
+ * of a syscall from log.c's never-waiting table is not written now but together with its result
+ * line.  Call it only when si_log_fd >= 0, and then call si_log_after for the same p exactly
+ * once when the syscall returns (or not at all if it never does).
+ */
+void si_log_before(struct si_log_pending *p, const struct si_site *site, long nr,
+		   const long args[6], bool hook_runs);
+/* After it, with the result (the kernel's or the hook's): writes what si_log_before left. */
+void si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
+		  const long args[6], long result);
 
 #endif

@@ -941,10 +941,36 @@ put_result(struct out *o, const struct si_log_call *call, enum si_ret kind)
 
 /* Room kept after the arguments for "...)", " = <result>", the time and "\n". */
 #define TAIL_RESERVE 160
+_Static_assert(TAIL_RESERVE >= 5 + SI_LOG_RESULT_MAX, "the tail always fits");
+_Static_assert(SI_LOG_MIN_CAP > TAIL_RESERVE + 64, "room for the prefix");
+
+/* "<result>[ <seconds>]\n": the end of a line, after its " = ". */
+static void
+put_tail(struct out *o, const struct si_log_call *call, enum si_ret ret)
+{
+	put_result(o, call, ret);
+	if (call->has_result && call->duration_ns >= 0) {
+		put_s(o, " <");
+		put_udec(o, (unsigned long)call->duration_ns / 1000000000UL);
+		put_c(o, '.');
+		unsigned long us = ((unsigned long)call->duration_ns % 1000000000UL) / 1000UL;
+		for (unsigned long d = 100000; d; d /= 10)
+			put_c(o, (char)('0' + us / d % 10));
+		put_c(o, '>');
+	}
+}
+
+static enum si_ret
+ret_kind(long nr)
+{
+	return si_syscall_name(nr) ? (enum si_ret)si_syscall_table[nr].ret : SR_DEC;
+}
 
 size_t
-si_log_format(char *buf, size_t cap, const struct si_log_call *call, si_log_read_fn read)
+si_log_format_cut(char *buf, size_t cap, const struct si_log_call *call, si_log_read_fn read,
+		  bool *cut)
 {
+	*cut = false;
 	if (cap < SI_LOG_MIN_CAP)
 		return 0;
 	struct out o = { buf, buf + cap - TAIL_RESERVE, false };
@@ -962,7 +988,6 @@ si_log_format(char *buf, size_t cap, const struct si_log_call *call, si_log_read
 
 	const char *name = si_syscall_name(call->nr);
 	const struct si_syscall_format *f = name ? &si_syscall_table[call->nr] : 0;
-	enum si_ret ret = f ? (enum si_ret)f->ret : SR_DEC;
 	if (f) {
 		put_s(&o, name);
 		put_c(&o, '(');
@@ -990,22 +1015,45 @@ si_log_format(char *buf, size_t cap, const struct si_log_call *call, si_log_read
 	o.end = buf + cap;
 	if (o.full)
 		put_s(&o, "...");
+	*cut = o.full;
 	o.full = false;
 	put_s(&o, ") = ");
-	put_result(&o, call, ret);
-	if (call->has_result && call->duration_ns >= 0) {
-		put_s(&o, " <");
-		put_udec(&o, (unsigned long)call->duration_ns / 1000000000UL);
-		put_c(&o, '.');
-		unsigned long us = ((unsigned long)call->duration_ns % 1000000000UL) / 1000UL;
-		for (unsigned long d = 100000; d; d /= 10)
-			put_c(&o, (char)('0' + us / d % 10));
-		put_c(&o, '>');
-	}
+	put_tail(&o, call, f ? (enum si_ret)f->ret : SR_DEC);
 	if (o.p >= buf + cap)	/* cannot happen with TAIL_RESERVE, but never lose the '\n' */
 		o.p = buf + cap - 1;
 	*o.p++ = '\n';
 	return (size_t)(o.p - buf);
+}
+
+size_t
+si_log_format(char *buf, size_t cap, const struct si_log_call *call, si_log_read_fn read)
+{
+	bool cut;
+	return si_log_format_cut(buf, cap, call, read, &cut);
+}
+
+size_t
+si_log_format_result(char *buf, size_t cap, const struct si_log_call *call)
+{
+	if (cap < SI_LOG_RESULT_MAX)
+		return 0;
+	struct out o = { buf, buf + cap - 1, false };
+	put_tail(&o, call, ret_kind(call->nr));
+	*o.p++ = '\n';
+	return (size_t)(o.p - buf);
+}
+
+bool
+si_log_reads_output(long nr)
+{
+	if (!si_syscall_name(nr))
+		return false;
+	for (int i = 0; i < 6; i++) {
+		uint8_t k = si_syscall_table[nr].args[i];
+		if (k == SA_BUF_OUT || k == SA_STR_OUT || k == SA_FDPAIR)
+			return true;
+	}
+	return false;
 }
 
 size_t

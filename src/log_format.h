@@ -119,12 +119,32 @@ struct si_log_call {
 /* Smallest buffer si_log_format accepts: room for the prefix pieces, " = result" and "\n". */
 #define SI_LOG_MIN_CAP 256
 
+/* Longest "<result>[ <seconds>]\n" end of a line, "\n" included (si_log_format_result). */
+#define SI_LOG_RESULT_MAX 128
+
 /*
  * Writes the line (ending in '\n', no NUL) into buf and returns its length (<= cap).  A line that
  * does not fit gets its argument list cut with "..." but always keeps its " = result" end.
- * read may be NULL: then no memory is read and pointers print as pointers.
+ * read may be NULL: then no memory is read and pointers print as pointers.  Returns 0 when cap
+ * is below SI_LOG_MIN_CAP.
  */
 size_t si_log_format(char *buf, size_t cap, const struct si_log_call *call, si_log_read_fn read);
+/*
+ * The same, and *cut tells whether the argument list was cut for lack of room: a line that was
+ * not cut is the same whatever the cap, so a caller may format into a small buffer first and
+ * fall back to SI_LOG_LINE_MAX only when *cut.
+ */
+size_t si_log_format_cut(char *buf, size_t cap, const struct si_log_call *call,
+			 si_log_read_fn read, bool *cut);
+/*
+ * Only the end of the line, what follows its " = ": "<result>[ <seconds>]\n".  A result line
+ * is its "= ?" line with the final "?\n" replaced by this, whenever the syscall has no argument
+ * the kernel fills (si_log_reads_output false): log.c builds it so, without formatting the
+ * arguments or reading the program's memory again.  Needs cap >= SI_LOG_RESULT_MAX (else 0).
+ */
+size_t si_log_format_result(char *buf, size_t cap, const struct si_log_call *call);
+/* Whether the result line of syscall nr shows memory the kernel wrote (read's buffer...). */
+bool si_log_reads_output(long nr);
 
 /* Small helpers shared with log.c (they write at most cap bytes and return the length). */
 size_t si_fmt_dec(char *buf, size_t cap, long v);
