@@ -39,6 +39,7 @@ _Static_assert(sizeof(struct si_frame) == FRAME_SIZE, "frame layout");
 _Static_assert(offsetof(struct si_site, resume) == SITE_RESUME, "site layout");
 _Static_assert(offsetof(struct si_site, after_call) == SITE_AFTER_CALL, "site layout");
 _Static_assert(offsetof(struct si_site, return_addr) == SITE_RETURN_ADDR, "site layout");
+_Static_assert(offsetof(struct si_site, vfork_stub) == SITE_VFORK_STUB, "site layout");
 
 /* Returned in RAX:RDX to entry.S. */
 struct si_ret {
@@ -51,10 +52,8 @@ struct si_ret {
  * the kernel instead of recursing into the hook.
  */
 static __thread int in_hook;
-/* The VFORK path finds its site here after the syscall (entry.S reads it directly). */
-__thread const struct si_site *si_vfork_site SI_HIDDEN;
+/* The number of a vfork-like syscall in progress (the vfork-post frame holds only registers). */
 static __thread long vfork_nr;
-static __thread long vfork_args[6];
 
 /* The library's own syscalls (patching objects at init or after dlopen) skip hooks and log. */
 void
@@ -213,10 +212,7 @@ dispatch_special(struct si_frame *f)
 		((unsigned long *)child_sp)[-4] = flags;
 		return (struct si_ret){ nr, SI_ACTION_CLONE_STACK };
 	case CLONE_SHARED_STACK:
-		si_vfork_site = f->site;
 		vfork_nr = nr;
-		for (int i = 0; i < 6; i++)
-			vfork_args[i] = a[i];
 		return (struct si_ret){ nr, SI_ACTION_VFORK };
 	case CLONE_COPY:
 		break;
@@ -226,15 +222,11 @@ dispatch_special(struct si_frame *f)
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 
-SI_HIDDEN struct si_ret
-si_dispatch(struct si_frame *f)
+/* The hook, then the kernel (unless the hook answered), then the post-kernel hook. */
+static inline long
+run_syscall(struct si_frame *f, long nr, const long *a)
 {
-	long nr = f->nr, result;
-	const long *a = f->args;
-
-	if (__builtin_expect(is_special(nr), 0))
-		return dispatch_special(f);
-	log_line(f, nr, a, 0, false);
+	long result;
 	if (call_hook(f, nr, a, &result)) {
 		if (__builtin_expect(si_safety_net_armed, 0) &&
 		    si_safety_net_filter(nr, f->args, &result))
@@ -243,7 +235,41 @@ si_dispatch(struct si_frame *f)
 			result = kernel(nr, a);
 		call_post_kernel(nr, a, result);
 	}
-	log_line(f, nr, a, result, true);
+	return result;
+}
+
+/* Whether hook code will run between the two log lines of this syscall (see log.h). */
+static inline bool
+hook_runs(const struct si_frame *f)
+{
+	if (in_hook)
+		return false;
+	return (intercept_hook_point && !(f->site->flags & SI_SITE_NO_HOOK)) ||
+	       intercept_hook_point_post_kernel;
+}
+
+/* si_dispatch under INTERCEPT_LOG: its own function, so only it has the logger's frame. */
+static __attribute__((noinline)) struct si_ret
+dispatch_logged(struct si_frame *f)
+{
+	long nr = f->nr;
+	const long *a = f->args;
+	struct si_log_pending lp;
+	si_log_before(&lp, f->site, nr, a, hook_runs(f));
+	long result = run_syscall(f, nr, a);
+	si_log_after(&lp, f->site, nr, a, result);
+	return (struct si_ret){ result, SI_ACTION_RETURN };
+}
+
+SI_HIDDEN struct si_ret
+si_dispatch(struct si_frame *f)
+{
+	long nr = f->nr;
+	if (__builtin_expect(is_special(nr), 0))
+		return dispatch_special(f);
+	if (__builtin_expect(si_log_fd >= 0, 0))
+		return dispatch_logged(f);
+	long result = run_syscall(f, nr, f->args);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 
@@ -270,6 +296,7 @@ SI_HIDDEN struct si_ret
 si_dispatch_vfork_post(struct si_frame *f)
 {
 	long result = f->result;
-	after_clone(f, vfork_nr, vfork_args, result, CLONE_VM);
+	si_sud_selector = 1;	/* entry.S allowed the stub's syscall (safety net) */
+	after_clone(f, vfork_nr, f->args, result, CLONE_VM);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }

@@ -11,6 +11,12 @@
  *   resume:
  *     <instructions of (S, end), relocated>
  *     jmp  end
+ *   vfork_stub:                      (entered from entry.S for vfork-like calls, at the site's RSP)
+ *     syscall
+ *     lea  -128(%rsp), %rsp
+ *     lea  site(%rip), %r11
+ *     call *vfork_post_slot(%rip)    (entry_slot + 8)
+ *     jmp  after_call
  *     <struct si_site>
  *
  * It only produces bytes into buffers; it never maps memory or writes into live text.
@@ -85,6 +91,28 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 	put32(out + n, d);
 	n += 4;
 
+	uint64_t vfork_stub = out_addr + n;
+	out[n++] = 0x0f;	/* syscall */
+	out[n++] = 0x05;
+	memcpy(out + n, LEA_RSP_DOWN, sizeof(LEA_RSP_DOWN));
+	n += sizeof(LEA_RSP_DOWN);
+	size_t lea_site2 = n;
+	out[n++] = 0x4c;
+	out[n++] = 0x8d;
+	out[n++] = 0x1d;
+	n += 4;
+	out[n++] = 0xff;	/* call *vfork_post_slot(%rip) */
+	out[n++] = 0x15;
+	if (!rel32(out_addr + n + 4, entry_slot + 8, &d))
+		return 0;
+	put32(out + n, d);
+	n += 4;
+	out[n++] = 0xe9;	/* jmp after_call */
+	if (!rel32(out_addr + n + 4, after_call, &d))
+		return 0;
+	put32(out + n, d);
+	n += 4;
+
 	n = (n + 7) & ~(size_t)7;
 	if (n + sizeof(struct si_site) > SI_MAX_TRAMPOLINE_LEN)
 		return 0;
@@ -94,9 +122,11 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 		.return_addr = a->insns[sys].addr + a->insns[sys].len,
 		.syscall_addr = a->insns[sys].addr,
 		.object = obj,
+		.vfork_stub = vfork_stub,
 	};
 	memcpy(out + n, &site, sizeof(site));
 	put32(out + lea_site + 3, (int32_t)(n - (lea_site + 7)));
+	put32(out + lea_site2 + 3, (int32_t)(n - (lea_site2 + 7)));
 	n += sizeof(site);
 	return n;
 }

@@ -18,14 +18,19 @@
  *                [child_sp - 8], the site at [child_sp - 16], the number at [child_sp - 24],
  *                the clone flags at [child_sp - 32].
  *   VFORK        the child borrows the parent's stack until exec/_exit and overwrites whatever
- *                lies below the site's RSP: run at the site's RSP, keep nothing in memory
- *                below it; the site is found again through thread-local si_vfork_site.
+ *                lies below the site's RSP: the syscall runs at the site's RSP in a stub of
+ *                the site's own trampoline, keeping nothing in memory below it; the stub
+ *                then enters <entry>_vfork_post.
  */
 #include "entry_layout.h"
 
 	.text
 
-/* Frame built on entry; field offsets are the FRAME_* constants of entry_layout.h. */
+/*
+ * Frame built on entry; field offsets are the FRAME_* constants of entry_layout.h.  The CFI
+ * says where the program's argument registers are kept: an unwinder stepping out of our frames
+ * must find them (glibc's vfork, for one, keeps its return address in rdi across the syscall).
+ */
 .macro PUSH_FRAME
 	pushfq
 	.cfi_adjust_cfa_offset 8
@@ -33,16 +38,22 @@
 	.cfi_adjust_cfa_offset 8
 	push %r9
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r9, 0
 	push %r8
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r8, 0
 	push %r10
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %r10, 0
 	push %rdx
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rdx, 0
 	push %rsi
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rsi, 0
 	push %rdi
 	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset %rdi, 0
 	push %rax		/* syscall number */
 	.cfi_adjust_cfa_offset 8
 	push %rax		/* result slot */
@@ -170,23 +181,39 @@
 	xchg %al, %ah
 	sahf				/* SF ZF AF PF CF */
 	mov %rcx, %rax
+	.cfi_remember_state
 94:	lea 16(%rsp), %rsp		/* result and number slots */
+	.cfi_adjust_cfa_offset -16
 	pop %rdi
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rdi
 	pop %rsi
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rsi
 	pop %rdx
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rdx
 	pop %r10
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r10
 	pop %r8
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r8
 	pop %r9
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r9
 	pop %r11			/* site */
-	.cfi_def_cfa %rsp, 16
+	.cfi_adjust_cfa_offset -8
 	mov SITE_RETURN_ADDR(%r11), %rcx
 	mov (%rsp), %r11		/* R11 = RFLAGS, as after a real syscall */
 	lea 8(%rsp), %rsp
-	.cfi_def_cfa %rsp, 8
+	.cfi_adjust_cfa_offset -8
 	ret
-	.cfi_def_cfa %rsp, FRAME_SIZE - 8
+	.cfi_restore_state
 93:	pushq FRAME_RFLAGS-8(%rsp)	/* into the freed rbp slot */
+	.cfi_adjust_cfa_offset 8
 	popfq
+	.cfi_adjust_cfa_offset -8
 	jmp 94b
 	.cfi_def_cfa %rbp, FRAME_SIZE
 	.cfi_offset %rbp, -FRAME_SIZE
@@ -210,13 +237,18 @@
 	/* SIGRETURN: with RSP at the signal frame; never returns. */
 	mov (%rsp), %rbp
 	lea FRAME_SIZE+128(%rsp), %rsp
+	.cfi_undefined %rip
 	syscall
 	ud2
+	.cfi_def_cfa %rsp, FRAME_SIZE
+	.cfi_offset %rip, -8
 
 .Lclone_stack_\name:
 	/* The parent keeps this frame: it waits in the syscall with rsp = frame base. */
 	pushq FRAME_RFLAGS(%rsp)
+	.cfi_adjust_cfa_offset 8
 	popfq
+	.cfi_adjust_cfa_offset -8
 	mov (%rsp), %rbp
 	syscall
 	mov %rax, %rcx			/* jrcxz: branch without touching RFLAGS */
@@ -237,6 +269,7 @@
 	 * [rsp - 24] = syscall number, [rsp - 32] = clone flags (the child must not read clone3's
 	 * struct: it lies in the parent's stack, which the parent may already have reused).
 	 */
+	.cfi_remember_state
 	.cfi_undefined %rip		/* the first frame of a new thread */
 	lea -8(%rsp), %rsp
 	mov -8(%rsp), %r11		/* site */
@@ -249,27 +282,44 @@
 	mov %rcx, %rsi
 	call si_dispatch_clone_child
 	jmp .Lreturn_\name
+	.cfi_restore_state
 
 .Lvfork_\name:
+	/*
+	 * The syscall runs in the site's own vfork stub (emit.c), at the site's RSP with every
+	 * register as the program had it: the child returns there, and so does the parent once the
+	 * child has gone; the stub then calls \name\()_vfork_post below.  Unwinding from the stub is
+	 * described by the trampoline's own unwind info.
+	 */
 	.cfi_def_cfa %rsp, FRAME_SIZE
+	mov FRAME_SITE(%rsp), %r11	/* (the kernel sets r11 anyway) */
+	mov si_sud_selector@gottpoff(%rip), %rcx
+	movb $0, %fs:(%rcx)		/* the safety net lets the stub's syscall through */
 	pushq FRAME_RFLAGS(%rsp)
+	.cfi_adjust_cfa_offset 8
 	popfq
+	.cfi_adjust_cfa_offset -8
 	mov (%rsp), %rbp
 	lea FRAME_SIZE+128(%rsp), %rsp	/* the site's own RSP */
-	syscall
-	/* Child first, then the parent once the child has gone: both rebuild a frame. */
-	lea -128(%rsp), %rsp
-	mov si_vfork_site@gottpoff(%rip), %r11
-	mov %fs:(%r11), %r11
-	pushq SITE_AFTER_CALL(%r11)
-	.cfi_def_cfa %rsp, 8
+	.cfi_undefined %rip
+	jmp *SITE_VFORK_STUB(%r11)
+	.cfi_endproc
+	.size \name, . - \name
+
+	/* Called by a vfork stub after the syscall: rax = result, r11 = site. */
+	.globl \name\()_vfork_post
+	.hidden \name\()_vfork_post
+	.type \name\()_vfork_post, @function
+	.p2align 4
+\name\()_vfork_post:
+	.cfi_startproc
 	PUSH_FRAME
 	\save
 	mov %rbp, %rdi
 	call si_dispatch_vfork_post
 	jmp .Lreturn_\name
 	.cfi_endproc
-	.size \name, . - \name
+	.size \name\()_vfork_post, . - \name\()_vfork_post
 .endm
 
 ENTRY si_entry_sse, SAVE_SSE, RESTORE_SSE

@@ -23,6 +23,7 @@
 #define SITE_RESUME	0
 #define SITE_AFTER_CALL	8
 #define SITE_RETURN_ADDR 16
+#define SITE_VFORK_STUB	48
 
 #define VEC_AREA_SSE	320	/* 16 xmm + control words, multiple of 64 */
 #define VEC_CTRL_SSE	256

@@ -111,14 +111,15 @@ struct si_site {
 	uint64_t syscall_addr;	/* the original site, for logs */
 	const struct si_object *object;	/* NULL for sites caught by the safety net */
 	uint64_t flags;		/* SI_SITE_* */
+	uint64_t vfork_stub;	/* `syscall` then the vfork-post entry, for SI_ACTION_VFORK */
 };
 #define SI_SITE_NO_HOOK 1	/* caught outside the patched objects: run, but hooks don't see it */
 
-#define SI_MAX_TRAMPOLINE_LEN 224
+#define SI_MAX_TRAMPOLINE_LEN 320
 /*
  * Builds the trampoline for `p` at out_addr into out (SI_MAX_TRAMPOLINE_LEN bytes), including its
- * struct si_site (8-byte aligned, after the code).  entry_slot is the address of a word holding
- * the entry code's address.  Returns the length used, or 0 when some instruction cannot be
+ * struct si_site (8-byte aligned, after the code).  entry_slot is the address of two words: the
+ * entry code's address and its vfork-post entry's.  Returns the length used, or 0 when some instruction cannot be
  * relocated there.
  */
 size_t si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,

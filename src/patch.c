@@ -16,17 +16,18 @@
 #include <sys/mman.h>
 #include <time.h>
 
-void si_entry_sse(void);
-void si_entry_avx(void);
-void si_entry_avx512(void);
-void si_entry_novec(void);
+/* entry.S: per CPU level, the entry and the vfork stubs' second entry */
+void si_entry_sse(void), si_entry_sse_vfork_post(void);
+void si_entry_avx(void), si_entry_avx_vfork_post(void);
+void si_entry_avx512(void), si_entry_avx512_vfork_post(void);
+void si_entry_novec(void), si_entry_novec_vfork_post(void);
 
 int si_debug_level;
 /* entry.S restores RFLAGS with sahf when the CPU has it in 64-bit mode (CPUID LAHF_LM). */
 SI_HIDDEN char si_have_sahf;
-static void (*si_entry)(void);
+static void (*si_entry[2])(void);	/* the entry, its vfork-post entry */
 
-void (*si_entry_function(void))(void)
+void (**si_entry_functions(void))(void)
 {
 	return si_entry;
 }
@@ -43,19 +44,30 @@ read_xcr0(void)
  * The entry that saves exactly the vector state this CPU and kernel have enabled (XCR0).  With
  * no_vectors the hook has promised to leave vector and x87 state alone.
  */
-static void (*choose_entry(bool no_vectors))(void)
+static void
+choose_entry(bool no_vectors)
 {
 	unsigned a, b, c, d;
-	if (no_vectors)
-		return si_entry_novec;
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-		return si_entry_sse;
-	uint64_t xcr0 = read_xcr0();
-	bool avx = (c & bit_AVX) && (xcr0 & 0x6) == 0x6;
-	bool avx512 = false;
-	if (avx && __get_cpuid_count(7, 0, &a, &b, &c, &d))
-		avx512 = (b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0;
-	return avx512 ? si_entry_avx512 : avx ? si_entry_avx : si_entry_sse;
+	bool avx = false, avx512 = false;
+	if (!no_vectors && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE)) {
+		uint64_t xcr0 = read_xcr0();
+		avx = (c & bit_AVX) && (xcr0 & 0x6) == 0x6;
+		if (avx && __get_cpuid_count(7, 0, &a, &b, &c, &d))
+			avx512 = (b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0;
+	}
+	if (no_vectors) {
+		si_entry[0] = si_entry_novec;
+		si_entry[1] = si_entry_novec_vfork_post;
+	} else if (avx512) {
+		si_entry[0] = si_entry_avx512;
+		si_entry[1] = si_entry_avx512_vfork_post;
+	} else if (avx) {
+		si_entry[0] = si_entry_avx;
+		si_entry[1] = si_entry_avx_vfork_post;
+	} else {
+		si_entry[0] = si_entry_sse;
+		si_entry[1] = si_entry_sse_vfork_post;
+	}
 }
 
 static void
@@ -85,8 +97,7 @@ report(struct si_object *o, const struct si_analysis *a, const struct si_patch *
 }
 
 static void
-patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_starts,
-	      void (*entry)(void))
+patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_starts)
 {
 	struct si_code code = {
 		.bytes = (const uint8_t *)o->text[seg].start,
@@ -102,7 +113,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	struct si_patch *p = calloc(a.n_syscalls, sizeof(*p));
 	struct si_write *w = calloc(a.n_syscalls * 2, sizeof(*w));
 	uint8_t *area = NULL;
-	size_t area_size = 8 + a.n_syscalls * SI_MAX_TRAMPOLINE_LEN;
+	size_t area_size = 16 + a.n_syscalls * SI_MAX_TRAMPOLINE_LEN;
 	if (p && w) {
 		si_plan(&a, p);
 		area = si_map_near(code.addr, code.addr + code.len, area_size);
@@ -117,8 +128,8 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	}
 
 	uint64_t slot = (uint64_t)area;
-	*(void (**)(void))area = entry;
-	size_t used = 8, n_w = 0;
+	memcpy(area, si_entry, sizeof(si_entry));	/* the slots trampolines call through */
+	size_t used = 16, n_w = 0;
 	struct si_unwind unwind;
 	si_unwind_init(&unwind);
 	for (size_t k = 0; k < a.n_syscalls; k++) {
@@ -134,8 +145,10 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 		uint64_t code = (uint64_t)area + used;
 		struct si_site site;
 		memcpy(&site, area + used + len - sizeof(site), sizeof(site));
-		si_unwind_add(&unwind, o, p[k].start, code, site.after_call - 13 - code,
-			      site.resume - code, len - sizeof(site));
+		uint32_t rsp_changes[3] = {	/* RSP -128, back, -128 again in the vfork stub */
+			(uint32_t)(site.after_call - 13 - code), (uint32_t)(site.resume - code),
+			(uint32_t)(site.vfork_stub + 7 - code) };
+		si_unwind_add(&unwind, o, p[k].start, code, rsp_changes, 3, len - sizeof(site));
 		struct si_write *win = &w[n_w++];
 		uint8_t pad[5];
 		win->addr = p[k].start;
@@ -175,14 +188,13 @@ elapsed_us(const struct timespec *a, const struct timespec *b)
 void
 si_patch_object(struct si_object *o)
 {
-	void (*entry)(void) = si_entry;
 	struct timespec t0, t1, t2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t *starts = NULL;
 	size_t n_starts = si_read_object(o, &starts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int seg = 0; seg < o->n_text; seg++)
-		patch_segment(o, seg, starts, n_starts, entry);
+		patch_segment(o, seg, starts, n_starts);
 	free(starts);
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (si_debug_level >= 1)
@@ -200,5 +212,5 @@ si_choose_entry(bool no_vectors)
 	unsigned a, b, c, d;
 	if (__get_cpuid(0x80000001, &a, &b, &c, &d))
 		si_have_sahf = (c & bit_LAHF_LM) != 0;
-	si_entry = choose_entry(no_vectors);
+	choose_entry(no_vectors);
 }

@@ -17,8 +17,8 @@ extern int si_debug_level;
  * hook promised not to touch vector/x87 state (INTERCEPT_NO_VECTOR_SAVE), save none.
  */
 void si_choose_entry(bool no_vectors);
-/* The entry code chosen for this CPU (entry.S). */
-void (*si_entry_function(void))(void);
+/* The entry code chosen for this CPU (entry.S): the entry and its vfork-post entry. */
+void (**si_entry_functions(void))(void);
 /* Sites left unpatched so far in all patched objects. */
 size_t si_unpatched_sites(void);
 /* Does addr lie in the text of an object we patched? */
@@ -39,6 +39,8 @@ void si_safety_net_thread_start(void);
 /* Filters signal-related syscalls so the net's SIGSYS stays deliverable; 1 if it answered. */
 int si_safety_net_filter(long nr, long *args, long *result);
 extern int si_safety_net_armed;
+/* The thread's Syscall User Dispatch selector byte (1: block). */
+extern __thread volatile char si_sud_selector;
 
 /* Brackets the library's own work: syscalls in between reach no hook and no log. */
 void si_internal_begin(void);

@@ -29,8 +29,12 @@
 
 int si_safety_net_armed;
 static bool exhaustive;
-/* Always "block": syscalls from our own text are allowed by the range instead. */
-static volatile char selector = SELECTOR_BLOCK;
+/*
+ * Per thread, and "block" except for the one syscall a vfork stub makes from a trampoline
+ * (entry.S sets "allow" just before it; si_dispatch_vfork_post blocks again): every other
+ * syscall of ours comes from our own text, which the range allows.
+ */
+__thread volatile char si_sud_selector SI_HIDDEN = SELECTOR_BLOCK;
 static uint64_t allowed_start, allowed_end;
 
 /* The kernel's struct sigaction layout (rt_sigaction). */
@@ -53,7 +57,7 @@ void si_sigreturn_restorer(void);	/* entry.S: rt_sigreturn from inside our text 
 
 /* ---- catch trampolines: made once per site, looked up from the signal handler */
 
-#define CATCH_SIZE 128
+#define CATCH_SIZE 160
 #define TABLE_SIZE 65536	/* sites; a power of two */
 #define POOL_SIZE (TABLE_SIZE * CATCH_SIZE / 4)
 
@@ -65,7 +69,7 @@ static struct catch_entry *table;
 static uint8_t *pool_rw, *pool_rx;	/* the same memory, mapped twice: never W+X */
 static size_t pool_used;
 static atomic_flag pool_lock = ATOMIC_FLAG_INIT;
-static void (*entry_fn)(void);
+static void (**entry_fns)(void);	/* the entry and its vfork-post entry */
 
 /* Is addr in a patched object's text?  Then the hook sees its syscalls even in normal mode. */
 static bool
@@ -81,14 +85,23 @@ make_catch_trampoline(uint64_t syscall_addr)
 		return NULL;
 	uint8_t *rw = pool_rw + pool_used, *rx = pool_rx + pool_used;
 	pool_used += CATCH_SIZE;
-	/* code 0..31, struct si_site at 32, entry address at 96, return address at 104 */
+	/*
+	 * Like emit.c's trampolines, with nothing relocated: code 0..53, struct si_site at 64, the
+	 * entry at 120, the vfork-post entry at 128, the return address at 136.
+	 */
 	static const uint8_t code[] = {
-		0x48, 0x8d, 0x64, 0x24, 0x80,			/* lea -128(%rsp), %rsp */
-		0x4c, 0x8d, 0x1d, 20, 0, 0, 0,			/* lea 32(%rip->site), %r11 */
-		0xff, 0x15, 78, 0, 0, 0,			/* call *96(entry) */
-		0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,		/* lea 128(%rsp), %rsp */
-		0xff, 0x25, 72, 0, 0, 0,			/* jmp *104(return) */
+		0x48, 0x8d, 0x64, 0x24, 0x80,			/* 0: lea -128(%rsp), %rsp */
+		0x4c, 0x8d, 0x1d, 52, 0, 0, 0,			/* 5: lea site(%rip), %r11 */
+		0xff, 0x15, 102, 0, 0, 0,			/* 12: call *entry(%rip) */
+		0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,		/* 18: lea 128(%rsp), %rsp */
+		0xff, 0x25, 104, 0, 0, 0,			/* 26: jmp *return(%rip) */
+		0x0f, 0x05,					/* 32: syscall (vfork stub) */
+		0x48, 0x8d, 0x64, 0x24, 0x80,			/* 34: lea -128(%rsp), %rsp */
+		0x4c, 0x8d, 0x1d, 18, 0, 0, 0,			/* 39: lea site(%rip), %r11 */
+		0xff, 0x15, 76, 0, 0, 0,			/* 46: call *vfork_post(%rip) */
+		0xeb, 0xdc,					/* 52: jmp 18 */
 	};
+	__builtin_memset(rw, 0xcc, CATCH_SIZE);
 	__builtin_memcpy(rw, code, sizeof(code));
 	struct si_site site = {
 		.resume = (uint64_t)rx + 26,
@@ -97,11 +110,12 @@ make_catch_trampoline(uint64_t syscall_addr)
 		.syscall_addr = syscall_addr,
 		.object = NULL,
 		.flags = (exhaustive || in_covered_object(syscall_addr)) ? 0 : SI_SITE_NO_HOOK,
+		.vfork_stub = (uint64_t)rx + 32,
 	};
-	__builtin_memcpy(rw + 32, &site, sizeof(site));
-	__builtin_memcpy(rw + 96, &entry_fn, 8);
+	__builtin_memcpy(rw + 64, &site, sizeof(site));
+	__builtin_memcpy(rw + 120, entry_fns, 16);
 	uint64_t ret = syscall_addr + 2;
-	__builtin_memcpy(rw + 104, &ret, 8);
+	__builtin_memcpy(rw + 136, &ret, 8);
 	return rx;
 }
 
@@ -226,7 +240,7 @@ static long
 arm_this_thread(void)
 {
 	return si_sys(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH_, PR_SYS_DISPATCH_ON_,
-			  allowed_start, allowed_end - allowed_start, &selector);
+			  allowed_start, allowed_end - allowed_start, &si_sud_selector);
 }
 
 void
@@ -242,7 +256,7 @@ si_safety_net_init(bool want_exhaustive)
 	if (!want_exhaustive && si_unpatched_sites() == 0)
 		return;
 	exhaustive = want_exhaustive;
-	entry_fn = si_entry_function();
+	entry_fns = si_entry_functions();
 	dl_iterate_phdr(find_own_text, NULL);
 	if (!allowed_start)
 		return;

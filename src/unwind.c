@@ -391,7 +391,7 @@ si_unwind_init(struct si_unwind *u)
 
 void
 si_unwind_add(struct si_unwind *u, const struct si_object *obj, uint64_t window_start,
-	      uint64_t code, size_t red_zone_skipped, size_t red_zone_restored, size_t len)
+	      uint64_t code, const uint32_t *rsp_changes, size_t n, size_t len)
 {
 	struct cie c;
 	const uint8_t *insns, *insns_end;
@@ -440,16 +440,15 @@ si_unwind_add(struct si_unwind *u, const struct si_object *obj, uint64_t window_
 	    c.code_align != 1)
 		goto fail;
 	if (!cfa.expression && cfa.reg == DWARF_RSP) {
-		uint32_t at = (uint32_t)red_zone_skipped;
-		put_u8(o, DW_CFA_advance_loc4);
-		put(o, &at, 4);
-		put_u8(o, DW_CFA_def_cfa_offset);
-		put_uleb(o, (uint64_t)(cfa.offset + 128));
-		at = (uint32_t)(red_zone_restored - red_zone_skipped);
-		put_u8(o, DW_CFA_advance_loc4);
-		put(o, &at, 4);
-		put_u8(o, DW_CFA_def_cfa_offset);
-		put_uleb(o, (uint64_t)cfa.offset);
+		uint32_t at = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t delta = rsp_changes[i] - at;
+			at = rsp_changes[i];
+			put_u8(o, DW_CFA_advance_loc4);
+			put(o, &delta, 4);
+			put_u8(o, DW_CFA_def_cfa_offset);
+			put_uleb(o, (uint64_t)(cfa.offset + (i % 2 == 0 ? 128 : 0)));
+		}
 	}
 	while ((o->len - fde_at) % 8)
 		put_u8(o, 0);

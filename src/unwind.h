@@ -26,10 +26,11 @@ struct si_unwind {
 void si_unwind_init(struct si_unwind *u);
 /*
  * Describes the trampoline [code, code + len) made for the window starting at window_start in
- * obj: offsets at which RSP has been lowered by 128 and restored.
+ * obj: at each of the n offsets rsp_changes[] (ascending), RSP alternately drops by 128 (the
+ * red zone skipped) and returns to the site's.
  */
 void si_unwind_add(struct si_unwind *u, const struct si_object *obj, uint64_t window_start,
-		   uint64_t code, size_t red_zone_skipped, size_t red_zone_restored, size_t len);
+		   uint64_t code, const uint32_t *rsp_changes, size_t n, size_t len);
 /*
  * Registers everything added with libgcc's unwinder, and with gdb through its JIT interface (an
  * in-memory ELF file with a symbol per trampoline and the same .eh_frame).  Kept for good.
