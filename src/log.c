@@ -79,6 +79,8 @@ static bool truncate_new;		/* INTERCEPT_LOG_TRUNC is not "0" */
 static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN is not "0" */
 static bool timing;			/* INTERCEPT_LOG_TIMING=1 */
 static long self_pid;			/* for process_vm_readv */
+/* bit nr: si_log_reads_output(nr), computed at init (the table scan is too slow per call) */
+static uint64_t reads_output_bits[(SI_SYSCALL_TABLE_LEN + 63) / 64];
 
 #define OWNER_VAR "INTERCEPT_LOG_OWNER="
 #define OWNER_PID_DIGITS 10
@@ -317,6 +319,25 @@ pairable(long nr, const long *a)
 
 /* ---- writing lines */
 
+static bool
+reads_output(long nr)
+{
+	return (unsigned long)nr < SI_SYSCALL_TABLE_LEN &&
+	       (reads_output_bits[nr / 64] >> (nr % 64) & 1);
+}
+
+/* dst[0..n) = src[0..n), eight bytes at a time (no memcpy: we never call libc). */
+static void
+copy_bytes(char *dst, const char *src, size_t n)
+{
+	typedef uint64_t __attribute__((may_alias, aligned(1))) word;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		*(word *)(dst + i) = *(const word *)(src + i);
+	for (; i < n; i++)
+		dst[i] = src[i];
+}
+
 enum { MODE_NONE, MODE_SPLIT, MODE_PAIR };
 
 static void
@@ -422,6 +443,9 @@ si_log_init(void)
 
 	if (timing)
 		find_vdso_gettime();
+	for (long nr = 0; nr < SI_SYSCALL_TABLE_LEN; nr++)
+		if (si_log_reads_output(nr))
+			reads_output_bits[nr / 64] |= 1ULL << (nr % 64);
 	si_log_fd = open_log(truncate_new && !known);
 	if (si_log_fd < 0)
 		return;
@@ -498,7 +522,7 @@ si_log_before(struct si_log_pending *p, const struct si_site *site, long nr,
 		struct si_log_call call;
 		fill_call(&call, site, nr, args, 0, false);
 		size_t n = write_line(fd, &call, p->text);
-		if (!si_log_reads_output(nr))
+		if (!reads_output(nr))
 			p->kept = (unsigned short)n;
 	}
 	if (timing)
@@ -537,10 +561,9 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 		char *second = p->text + len;
 		size_t room = SI_LOG_KEEP - len;
 		n = 0;
-		if (!si_log_reads_output(nr)) {
+		if (!reads_output(nr)) {
 			if (len - 2 + SI_LOG_RESULT_MAX <= room) {
-				for (size_t i = 0; i < len - 2; i++)
-					second[i] = p->text[i];
+				copy_bytes(second, p->text, len - 2);
 				n = len - 2 + si_log_format_result(second + len - 2,
 								  room - (len - 2), &call);
 			}

@@ -28,24 +28,41 @@ put_c(struct out *o, char c)
 		o->full = true;
 }
 
+/* n bytes; the common case (room for all) checks the end once. */
+static void
+put_n(struct out *o, const char *s, size_t n)
+{
+	if ((size_t)(o->end - o->p) < n) {
+		n = (size_t)(o->end - o->p);
+		o->full = true;
+	}
+	char *p = o->p;
+	for (size_t i = 0; i < n; i++)
+		p[i] = s[i];
+	o->p = p + n;
+}
+
 static void
 put_s(struct out *o, const char *s)
 {
-	while (*s)
-		put_c(o, *s++);
+	char *p = o->p, *end = o->end;
+	while (*s && p < end)
+		*p++ = *s++;
+	if (*s)
+		o->full = true;
+	o->p = p;
 }
 
 static void
 put_udec(struct out *o, unsigned long v)
 {
 	char tmp[24];
-	int n = 0;
+	int n = sizeof(tmp);
 	do {
-		tmp[n++] = (char)('0' + v % 10);
+		tmp[--n] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	while (n)
-		put_c(o, tmp[--n]);
+	put_n(o, tmp + n, sizeof(tmp) - (size_t)n);
 }
 
 static void
@@ -59,21 +76,20 @@ put_dec(struct out *o, long v)
 	}
 }
 
-/* Hex digits of v, at least `width` of them, no prefix. */
+/* Hex digits of v, at least `width` of them (at most 16), no prefix. */
 static void
 put_hexdigits(struct out *o, unsigned long v, int width)
 {
 	static const char digits[] = "0123456789abcdef";
 	char tmp[16];
-	int n = 0;
+	int n = sizeof(tmp);
 	do {
-		tmp[n++] = digits[v & 15];
+		tmp[--n] = digits[v & 15];
 		v >>= 4;
 	} while (v);
-	while (n < width)
-		tmp[n++] = '0';
-	while (n)
-		put_c(o, tmp[--n]);
+	while (n > (int)sizeof(tmp) - width)
+		tmp[--n] = '0';
+	put_n(o, tmp + n, sizeof(tmp) - (size_t)n);
 }
 
 static void

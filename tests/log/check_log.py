@@ -4,7 +4,8 @@
 Runs tests/log/log_target under the library (LD_PRELOAD=$SI_LIB, or a hook library linked to it)
 and checks the log it leaves: file naming (pid suffix), truncation and append, decoded lines,
 8 threads logging concurrently with no line lost or mixed, an unusable path, a hook-answered
-syscall; and the syscall-trace command (log file, log on stderr, -c table, -f, bad arguments).
+syscall, the two lines of a never-waiting syscall written together, a blocked syscall's "= ?"
+line in the file while it waits; and the syscall-trace command (log file, log on stderr, -c table, -f, bad arguments).
 It only reads and writes files in its own temporary directory and never changes the build.
 
 usage: check_log.py TEST --target LOG_TARGET --tracer SYSCALL_TRACE --hook LOG_HOOK_SO
@@ -15,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 # One line of the log: "<path> 0x<offset> -- <name>(<args>) = <result>[ <seconds>]"
 LINE = re.compile(r'^(?P<path>\S.*?|\?) 0x(?P<off>[0-9a-f]+) -- '
@@ -196,6 +198,48 @@ def t_log_threads(a, d):
     check_well_formed(lines, 'threads')
     find(lines, r' -- getppid\(\) = \?$', 'threads', 8000)
     find(lines, r' -- getppid\(\) = [0-9]+$', 'threads', 8000)
+
+
+def t_log_pairs(a, d):
+    """getppid never waits: its two lines go out in one write, so 8 threads never split a pair."""
+    path = d + '/pairs.log'
+    p = run([a.target, 'threads'], env_with(LD_PRELOAD=preload(a), INTERCEPT_LOG=path))
+    check(p.returncode == 0, 'status %d %s' % (p.returncode, p.stderr))
+    lines = lines_of(path)
+    check_well_formed(lines, 'pairs')
+    q = re.compile(r' -- getppid\(\) = \?$')
+    r = re.compile(r' -- getppid\(\) = [0-9]+$')
+    split = [i for i, l in enumerate(lines)
+             if q.search(l) and not (i + 1 < len(lines) and r.search(lines[i + 1])
+                                     and lines[i + 1].split(' -- ')[0] == l.split(' -- ')[0])]
+    check(not split, '%d getppid "= ?" lines not followed by their result, e.g. %r'
+          % (len(split), [lines[i:i + 2] for i in split[:2]]))
+    find(lines, r' -- getppid\(\) = [0-9]+$', 'pairs', 8000)
+
+
+def t_log_blocked(a, d):
+    """A syscall that may wait has its "= ?" line in the file while it waits."""
+    path = d + '/blocked.log'
+    env = env_with(LD_PRELOAD=preload(a), INTERCEPT_LOG=path)
+    proc = subprocess.Popen([a.target, 'blocked'], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    waiting = r' -- read\(0, 0x[0-9a-f]{16}, 1\) = \?$'
+    lines = []
+    for _ in range(400):
+        lines = lines_of(path) if os.path.exists(path) else []
+        if lines and re.search(waiting, lines[-1]):
+            break
+        time.sleep(0.05)
+    check(lines and re.search(waiting, lines[-1]),
+          'no "= ?" line for the waiting read: %r' % lines[-3:])
+    check(proc.poll() is None, 'the program did not wait')
+    find(lines, r' -- getppid\(\) = \?$', 'blocked', 3)
+    find(lines, r' -- getppid\(\) = [0-9]+$', 'blocked', 3)
+    proc.communicate(b'x', timeout=60)
+    check(proc.returncode == 0, 'status %d' % proc.returncode)
+    lines = lines_of(path)
+    check_well_formed(lines, 'blocked')
+    find(lines, r' -- read\(0, "x", 1\) = 1$', 'blocked', 1)
 
 
 def t_log_signals(a, d):

@@ -3,7 +3,10 @@
  * si_syscall6 of its own instead of the library's entry.S): the files INTERCEPT_LOG opens and
  * what ends up in them -- pid suffix, truncation, append, the log kept across execve, forked
  * children, INTERCEPT_LOG_CHILDREN=0, an unusable or symlinked path (one message, no log), mode
- * 0600, timing, and 8 threads writing concurrently (every line whole, none lost).  Each scenario
+ * 0600, timing, and 8 threads writing concurrently (every line whole, none lost).  And the
+ * si_log_before/si_log_after pair: which syscalls get their "= ?" line before the call and which
+ * get both lines in one write after it, that both ways give the same text as si_log_syscall
+ * (long lines, bad pointers, buffers the kernel fills), and 8 threads writing pairs.  Each scenario
  * runs in a forked child of its own, so the logger's state starts fresh every time.  It writes
  * only in its own temporary directory and never loads the library.
  *   usage: log_file_test [scenario]      (no scenario: all of them)
@@ -405,6 +408,212 @@ threads(void)
 			FAIL("thread %d: %d result lines", i, after[i]);
 }
 
+/* ---- si_log_before / si_log_after */
+
+/* Bytes in the file at path (0 when missing). */
+static long
+file_len(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* The two lines si_log_syscall gives for a call, into want (the reference text). */
+static void
+reference_lines(const char *log, char *want, size_t cap, const struct si_site *s, long nr,
+		const long *args, long result)
+{
+	long before = file_len(log);
+	si_log_syscall(s, nr, args, 0, false);
+	si_log_syscall(s, nr, args, result, true);
+	char *got = slurp(log);
+	snprintf(want, cap, "%s", got ? got + before : "");
+}
+
+/*
+ * Logs one call through si_log_before/si_log_after and checks: whether the "= ?" line was in the
+ * file before si_log_after (expect_early), and that the two lines are exactly what
+ * si_log_syscall writes for it.  kernel_writes, when not NULL, runs between the two, as the
+ * kernel would (filling an output buffer).
+ */
+static void
+check_pair(const char *log, const char *what, const struct si_site *s, long nr, const long *args,
+	   long result, bool hook_runs, bool expect_early, void (*kernel_writes)(void))
+{
+	static char want[8192];
+	if (!kernel_writes) {
+		reference_lines(log, want, sizeof(want), s, nr, args, result);
+	} else {
+		/* the reference: "= ?" before the kernel writes, the result line after */
+		long at = file_len(log);
+		si_log_syscall(s, nr, args, 0, false);
+		kernel_writes();
+		si_log_syscall(s, nr, args, result, true);
+		char *got = slurp(log);
+		snprintf(want, sizeof(want), "%s", got ? got + at : "");
+	}
+	long start = file_len(log);
+	struct si_log_pending p;
+	si_log_before(&p, s, nr, args, hook_runs);
+	bool early = file_len(log) > start;
+	if (early != expect_early)
+		FAIL("%s: \"= ?\" line %s before the call", what, early ? "written" : "not written");
+	if (kernel_writes)
+		kernel_writes();
+	si_log_after(&p, s, nr, args, result);
+	char *got = slurp(log);
+	if (!got || strcmp(got + start, want) != 0)
+		FAIL("%s:\n got  %s want %s", what, got ? got + start : "(none)", want);
+}
+
+static char out_buf[64];
+static void
+fill_out_buf(void)
+{
+	strcpy(out_buf, "filled by the kernel");
+}
+
+static void
+pairs(void)
+{
+	char p[512];
+	path_in_dir(p, sizeof(p), "pairs.log");
+	setup_env("pairs.log", NULL, NULL);
+	si_log_init();
+	long none[6] = { 0 };
+	/* never waits: both lines after the call, in one write */
+	check_pair(p, "getppid", &site, 110, none, 77, false, false, NULL);
+	/* ...unless a hook runs in between */
+	check_pair(p, "getppid hooked", &site, 110, none, 77, true, true, NULL);
+	/* may block: "= ?" first; the result line reuses it, the string read once */
+	long wr[6] = { 1, (long)"hello\n", 6 };
+	check_pair(p, "write", &site, 1, wr, 6, false, true, NULL);
+	long wr_err[6] = { 1, (long)"hello\n", 6 };
+	check_pair(p, "write error", &site, 1, wr_err, -32, false, true, NULL);
+	long bad[6] = { 1, 16, 6 };	/* an unreadable buffer prints as a pointer */
+	check_pair(p, "write bad pointer", &site, 1, bad, -14, false, true, NULL);
+	/* buffers the kernel fills are read after the call, for both kinds */
+	long rd[6] = { 0, (long)out_buf, 64 };
+	memset(out_buf, 0, sizeof(out_buf));
+	check_pair(p, "read", &site, 0, rd, 20, false, true, fill_out_buf);
+	long cwd[6] = { (long)out_buf, 64 };
+	memset(out_buf, 0, sizeof(out_buf));
+	check_pair(p, "getcwd", &site, 79, cwd, 21, false, false, fill_out_buf);
+	/* argument-dependent entries */
+	long block[6] = { 0 /* SIG_BLOCK */, (long)out_buf, 0, 8 };
+	check_pair(p, "sigprocmask block", &site, 14, block, 0, false, false, NULL);
+	long unblock[6] = { 1 /* SIG_UNBLOCK */, (long)out_buf, 0, 8 };
+	check_pair(p, "sigprocmask unblock", &site, 14, unblock, 0, false, true, NULL);
+	long anon[6] = { 0, 8192, 3, 0x22, -1, 0 };
+	check_pair(p, "mmap anonymous", &site, 9, anon, 0x7f0000100000, false, false, NULL);
+	long fixed[6] = { 0x7f0000100000, 8192, 3, 0x32, -1, 0 };
+	check_pair(p, "mmap fixed", &site, 9, fixed, 0x7f0000100000, false, true, NULL);
+	long fd3[6] = { 3 };
+	check_pair(p, "close", &site, 3, fd3, 0, false, true, NULL);
+	check_pair(p, "unknown number", &site, 1000, none, -38, false, true, NULL);
+	check_pair(p, "no site", NULL, 110, none, 5, false, false, NULL);
+
+	/* lines longer than the small buffer: same text, and still whole */
+	static struct si_object long_obj = { .base = 0x7f0000000000 };
+	memset(long_obj.path, 'p', sizeof(long_obj.path) - 1);
+	long_obj.path[0] = '/';
+	struct si_site long_site = { .syscall_addr = 0x7f0000001234, .object = &long_obj };
+	check_pair(p, "long getppid", &long_site, 110, none, 1, false, false, NULL);
+	check_pair(p, "long write", &long_site, 1, wr, 6, false, true, NULL);
+	memset(out_buf, 0, sizeof(out_buf));
+	check_pair(p, "long getcwd", &long_site, 79, cwd, 21, false, false, fill_out_buf);
+	/* the pair no longer fits the small buffer, each line alone still does */
+	static struct si_object mid_obj = { .base = 0x7f0000000000 };
+	memset(mid_obj.path, 'q', 250);
+	mid_obj.path[0] = '/';
+	struct si_site mid_site = { .syscall_addr = 0x7f0000001234, .object = &mid_obj };
+	check_pair(p, "medium getppid", &mid_site, 110, none, 1, false, false, NULL);
+	memset(out_buf, 0, sizeof(out_buf));
+	check_pair(p, "medium getcwd", &mid_site, 79, cwd, 21, false, false, fill_out_buf);
+	static char long_buf[1500];
+	memset(long_buf, 'b', sizeof(long_buf));
+	long s_long[6] = { 1, (long)long_buf, 1000 };
+	check_pair(p, "write long buffer", &site, 1, s_long, 1000, false, true, NULL);
+}
+
+/* The pair with INTERCEPT_LOG_TIMING=1: the time goes on the result line, both ways. */
+static void
+pair_timing(void)
+{
+	char p[512];
+	path_in_dir(p, sizeof(p), "pairtime.log");
+	setup_env("pairtime.log", NULL, NULL);
+	setenv("INTERCEPT_LOG_TIMING", "1", 1);
+	si_log_init();
+	long none[6] = { 0 }, fd3[6] = { 3 };
+	struct si_log_pending a, b;
+	si_log_before(&a, &site, 110, none, false);	/* pair */
+	si_log_before(&b, &site, 3, fd3, false);	/* split, nested as a signal handler would */
+	usleep(2000);
+	si_log_after(&b, &site, 3, fd3, 0);
+	si_log_after(&a, &site, 110, none, 9);
+	char *got = slurp(p);
+	regex_t re;
+	regcomp(&re, "^/lib/libc.so.6 0x1234 -- close\\(3\\) = \\?\n"
+		     "/lib/libc.so.6 0x1234 -- close\\(3\\) = 0 <0\\.00[0-9]{4}>\n"
+		     "/lib/libc.so.6 0x1234 -- getppid\\(\\) = \\?\n"
+		     "/lib/libc.so.6 0x1234 -- getppid\\(\\) = 9 <0\\.00[0-9]{4}>\n$",
+		REG_EXTENDED);
+	if (!got || regexec(&re, got, 0, NULL, 0) != 0)
+		FAIL("timing lines: %s", got ? got : "(none)");
+	regfree(&re);
+}
+
+/* 8 threads of pairs: every "= ?" line directly followed by its own result line. */
+static void *
+pair_thread_main(void *arg)
+{
+	long args[6] = { 0 };
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct si_log_pending p;
+		si_log_before(&p, &site, 110, args, false);
+		si_log_after(&p, &site, 110, args, (long)arg);
+	}
+	return NULL;
+}
+
+static void
+pair_threads(void)
+{
+	char p[512];
+	path_in_dir(p, sizeof(p), "pairthreads.log");
+	setup_env("pairthreads.log", NULL, NULL);
+	si_log_init();
+	pthread_t t[THREADS];
+	for (long i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, pair_thread_main, (void *)(i + 1));
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	FILE *f = fopen(p, "r");
+	char line[256];
+	int count[THREADS + 1] = { 0 }, bad = 0;
+	bool pending = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *q = "/lib/libc.so.6 0x1234 -- getppid() = ?\n";
+		const char *r = "/lib/libc.so.6 0x1234 -- getppid() = ";
+		size_t rl = strlen(r);
+		if (!pending && strcmp(line, q) == 0) {
+			pending = true;
+		} else if (pending && strncmp(line, r, rl) == 0 && line[rl] >= '1' &&
+			   line[rl] <= '8' && line[rl + 1] == '\n') {
+			count[line[rl] - '0']++;
+			pending = false;
+		} else if (bad++ < 3) {
+			FAIL("line out of place: %s", line);
+		}
+	}
+	if (f)
+		fclose(f);
+	for (int i = 1; i <= THREADS; i++)
+		if (count[i] != PER_THREAD)
+			FAIL("thread %d: %d pairs", i, count[i]);
+}
+
 /* A relative path means the directory current at init, also for a child that moved away. */
 static void
 relative_path(void)
@@ -460,6 +669,9 @@ static const struct {
 	{ "threads", threads },
 	{ "relative_path", relative_path },
 	{ "no_log", no_log },
+	{ "pairs", pairs },
+	{ "pair_timing", pair_timing },
+	{ "pair_threads", pair_threads },
 };
 
 int

@@ -9,6 +9,7 @@
  *   hooked       syscall(1000, 1, 2, 3), which log_hook.so answers; prints "result N"
  *   signals      20000 getpid() while a 200us timer's SIGALRM handler calls getppid(); prints
  *                "handled N", the number of handler runs
+ *   blocked      3 getppid(), then read(0, buf, 1), which waits until the test writes a byte
  * Its checks live in check_log.py; it only makes the calls, and reports failures by its status.
  */
 #define _GNU_SOURCE
@@ -140,10 +141,17 @@ main(int argc, char **argv)
 	}
 	if (strcmp(mode, "signals") == 0)
 		return signals();
+	if (strcmp(mode, "blocked") == 0) {
+		char c;
+		for (int i = 0; i < 3; i++)
+			getppid();
+		return read(0, &c, 1) == 1 && c == 'x' ? 0 : 1;
+	}
 	if (strcmp(mode, "hooked") == 0) {
 		printf("result %ld\n", syscall(1000, 1, 2, 3));
 		return 0;
 	}
-	fprintf(stderr, "usage: log_target decoded DIR | threads | quiet | forker | hooked | signals\n");
+	fprintf(stderr, "usage: log_target decoded DIR | threads | quiet | forker | hooked | signals | "
+			"blocked\n");
 	return 2;
 }
