@@ -1,0 +1,43 @@
+#!/bin/sh
+# dbg_backtrace.sh -- runs dbg_backtrace (backtrace() from a SIGALRM handler that interrupted
+# a blocked read or nanosleep) natively, under passthrough.so and counting.so, with
+# INTERCEPT_LOG=/dev/null (with passthrough.so and with the library alone) and with a log file.
+# Every run must pass the program's own checks (caller and main on the stack, the start-up
+# frames after main); a run under the library must return at least as many frames as the
+# native one and must show frames of the library (else it was not intercepting).  It must
+# never accept fewer frames than the native run.  "vfork" (backtraces from SIGCHLD handlers
+# right after intercepted vforks) has no frame count: every run must just pass its checks.
+# usage: dbg_backtrace.sh <dbg_backtrace binary> read|nanosleep|vfork
+. "$(dirname "$0")/dbg_lib.sh"
+prog=$1
+what=$2
+case $what in
+read) active="0=read" ;;
+nanosleep) active="230=clock_nanosleep" ;;
+vfork) active="58=vfork" ;;
+*) dbg_die "usage: $0 <dbg_backtrace> read|nanosleep|vfork" ;;
+esac
+name="bt_$what"
+
+dbg_run native "$name" "$prog" "$what"
+dbg_expect_exit native "$name" 0 || dbg_finish
+native_frames=$(awk '$1 == "frames" { print $2 }' "$DBG_WORK/$name.native.out")
+[ "$what" = vfork ] || echo "native: $native_frames frames"
+
+for mode in passthrough counting passthrough+devnull lib+devnull passthrough+logfile; do
+	dbg_run "$mode" "$name" "$prog" "$what"
+	dbg_expect_exit "$mode" "$name" 0 || continue
+	dbg_check_active "$mode" "$name" "$active"
+	[ "$what" = vfork ] && continue
+	frames=$(awk '$1 == "frames" { print $2 }' "$DBG_WORK/$name.$mode.out")
+	echo "$mode: $frames frames"
+	if [ "${frames:-0}" -lt "$native_frames" ]; then
+		dbg_fail "$name [$mode]: $frames frames, fewer than the native $native_frames"
+		dbg_show "$mode" "$name"
+	fi
+	if ! grep -q 'libsyscall_intercept\.so' "$DBG_WORK/$name.$mode.err"; then
+		dbg_fail "$name [$mode]: no frame of the library on the stack (not intercepted?)"
+		dbg_show "$mode" "$name"
+	fi
+done
+dbg_finish
