@@ -68,6 +68,33 @@ si_internal_end(void)
 	in_hook--;
 }
 
+/*
+ * Around every call of a user hook.  If the hook is left by unwinding instead of a return (a
+ * C++ exception thrown through it, pthread_exit or cancellation inside it), the cleanup runs
+ * (this file is built with -fexceptions): it says so loudly and leaves the thread's state
+ * consistent (hooks enabled again) instead of silently disabling the hooks for good.  On a
+ * normal return in_hook is already 0 and the cleanup costs one test.
+ */
+static void
+unwound_out_of_hook(void)
+{
+	in_hook = 0;
+	si_write_str(2, "syscall_intercept: a hook was left by unwinding (a C++ exception, or "
+			"pthread_exit or cancellation inside it); exceptions must not leave a hook "
+			"(libsyscall_intercept(3))\n");
+}
+
+static inline void
+check_hook_left(int *unused)
+{
+	(void)unused;
+	if (__builtin_expect(in_hook != 0, 0))
+		unwound_out_of_hook();
+}
+#define HOOK_ENTER int hook_guard __attribute__((cleanup(check_hook_left))) = 0; \
+	(void)hook_guard; in_hook = 1
+#define HOOK_LEAVE in_hook = 0
+
 /* Syscalls that need more than "call the hook, run it, return": see entry.S. */
 #define SPECIAL_LOW_MASK ((1ul << SYS_rt_sigreturn) | (1ul << SYS_clone) | (1ul << SYS_fork) | \
 			  (1ul << SYS_vfork))
@@ -90,9 +117,9 @@ call_hook(const struct si_frame *f, long nr, const long *a, long *result)
 	int (*hook)(long, long, long, long, long, long, long, long *) = intercept_hook_point;
 	if (!hook || in_hook || (f->site->flags & SI_SITE_NO_HOOK))
 		return 1;
-	in_hook = 1;
+	HOOK_ENTER;
 	int run = hook(nr, a[0], a[1], a[2], a[3], a[4], a[5], result);
-	in_hook = 0;
+	HOOK_LEAVE;
 	return run;
 }
 
@@ -103,9 +130,9 @@ call_post_kernel(long nr, const long *a, long result)
 		intercept_hook_point_post_kernel;
 	if (!post || in_hook)
 		return;
-	in_hook = 1;
+	HOOK_ENTER;
 	post(nr, a[0], a[1], a[2], a[3], a[4], a[5], result);
-	in_hook = 0;
+	HOOK_LEAVE;
 }
 
 static inline void
@@ -132,9 +159,9 @@ after_clone(const struct si_frame *f, long nr, const long *a, long result, unsig
 		log_line(f, nr, a, result, true);
 		void (*child)(void) = intercept_hook_point_clone_child;
 		if (child && !in_hook) {
-			in_hook = 1;
+			HOOK_ENTER;
 			child();
-			in_hook = 0;
+			HOOK_LEAVE;
 		}
 		return;
 	}
@@ -142,9 +169,9 @@ after_clone(const struct si_frame *f, long nr, const long *a, long result, unsig
 	if (result > 0) {
 		void (*parent)(long) = intercept_hook_point_clone_parent;
 		if (parent && !in_hook) {
-			in_hook = 1;
+			HOOK_ENTER;
 			parent(result);
-			in_hook = 0;
+			HOOK_LEAVE;
 		}
 	}
 	call_post_kernel(nr, a, result);
