@@ -44,3 +44,9 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD)
+
+# The core, processes and log suites on other glibc versions, in cached Debian 11 and 13 roots
+# (root; see docs/MATRIX.md).  MATRIX_RELEASES, MATRIX_CACHE, MATRIX_TESTS select what and where.
+.PHONY: matrix
+matrix:
+	@tools/matrix.sh

@@ -30,6 +30,14 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+/* Newer than some C libraries' headers (glibc 2.31): the kernel's numbers on x86-64. */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+
 /* How to print the arguments of the syscalls we know by name. */
 struct syscall_desc {
 	long nr;
@@ -230,7 +238,11 @@ post_kernel(long nr, long a0, long a1, long a2, long a3, long a4, long a5, long 
 	format_call(&l, nr, args);
 	int err = syscall_error_code(result);
 	if (err) {
-		const char *name = strerrorname_np(err);
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32)
+		const char *name = strerrorname_np(err);	/* "ENOENT" */
+#else
+		const char *name = NULL;			/* older glibc: the number */
+#endif
 		if (name)
 			add(&l, " = -1 %s", name);
 		else

@@ -28,6 +28,14 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+/* Newer than some C libraries' headers (glibc 2.31): the kernel's numbers on x86-64. */
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_faccessat2
+#define SYS_faccessat2 439
+#endif
+
 static char from[PATH_MAX];	/* without a trailing '/' */
 static size_t from_len;
 static char to[PATH_MAX];

@@ -1,8 +1,9 @@
 /*
- * discover.c -- finds the loaded objects to patch (libc, ld.so, or every object with
- * INTERCEPT_ALL_OBJS) and, for each, its executable segments and every address known to start a
- * function: FDEs from .eh_frame_hdr and symbols from the ELF file's .symtab/.dynsym.  Those
- * starts are jump targets the analyser cannot see from the code alone.  It only reads.
+ * discover.c -- finds the loaded objects to patch (libc and the libraries that were part of it
+ * in older glibc, ld.so, or every object with INTERCEPT_ALL_OBJS) and, for each, its code (the
+ * executable sections) and every address known to start a function: FDEs from .eh_frame_hdr
+ * and symbols from the ELF file's .symtab/.dynsym.  Those starts are jump targets the analyser
+ * cannot see from the code alone.  It only reads.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -46,6 +47,26 @@ contains(const struct dl_phdr_info *info, uint64_t addr)
 	return false;
 }
 
+/*
+ * Libraries that were parts of the C library before glibc 2.34 merged them into libc.so.6: they
+ * have their own syscall wrappers (libpthread's read, write, accept...), which replace libc's in
+ * threaded programs.  Since 2.34 they are empty stubs, and patching them costs nothing.
+ */
+static bool
+is_libc_part(const char *path)
+{
+	static const char *const parts[] = { "libpthread.so", "librt.so", "libanl.so", "libdl.so",
+					     "libutil.so" };
+	if (!path)
+		return false;
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (strncmp(base, parts[i], strlen(parts[i])) == 0)
+			return true;
+	return false;
+}
+
 static int
 visit(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -55,7 +76,7 @@ visit(struct dl_phdr_info *info, size_t size, void *data)
 		return 0;
 	if (contains(info, c->self_addr) || contains(info, c->zydis_addr))
 		return 0;
-	bool is_libc = contains(info, c->libc_addr);
+	bool is_libc = contains(info, c->libc_addr) || is_libc_part(info->dlpi_name);
 	bool is_ldso = info->dlpi_addr == c->ldso_base;
 	if (!is_libc && !is_ldso && !c->all)
 		return 0;

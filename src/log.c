@@ -61,7 +61,12 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdlib.h>
+/*
+ * Not <stdlib.h>: this file is built with -mgeneral-regs-only, and older glibc headers define
+ * inline floating-point functions there (atof) that such a build rejects.
+ */
+extern char *getenv(const char *name);
+extern int putenv(char *string);
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>

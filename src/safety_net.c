@@ -21,6 +21,9 @@
 #include <sys/syscall.h>
 #include <ucontext.h>
 
+#ifndef SYS_epoll_pwait2
+#define SYS_epoll_pwait2 441	/* Linux 5.11; older headers lack it */
+#endif
 #define PR_SET_SYSCALL_USER_DISPATCH_ 59
 #define PR_SYS_DISPATCH_ON_ 1
 #define SELECTOR_BLOCK 1

@@ -1,7 +1,7 @@
 /*
  * syscall_table.c -- name, argument kinds and result kind of every x86-64 Linux syscall, for the
  * INTERCEPT_LOG formatter (log_format.c).  Indexed by syscall number; numbers no kernel uses on
- * x86-64 (335..423) have no name and print as "syscall(N, ...)".  The numbers are written out
+ * x86-64 (336..423) have no name and print as "syscall(N, ...)".  The numbers are written out
  * rather than taken from <sys/syscall.h> so that syscalls newer than the build machine's headers
  * (cachestat, futex_wake, mseal, setxattrat, file_getattr ...) are named too; a test checks every
  * name against the system header.  It holds data and one lookup; it must never
@@ -378,7 +378,8 @@ const struct si_syscall_format si_syscall_table[SI_SYSCALL_TABLE_LEN] = {
 	S(332, statx, D, ATFD, STR, ATFL, HEX, PTR),
 	S(333, io_pgetevents, D, HEX, DEC, DEC, PTR, PTR, PTR),
 	S(334, rseq, D, PTR, UDEC, HEX, HEX),
-	/* 335..423: used by other architectures only (32-bit time64 variants) */
+	S(335, uretprobe, D),
+	/* 336..423: used by other architectures only (32-bit time64 variants) */
 	S(424, pidfd_send_signal, D, FD, SIG, PTR, HEX),
 	S(425, io_uring_setup, D, UDEC, PTR),
 	S(426, io_uring_enter, D, FD, UDEC, UDEC, HEX, PTR, UDEC),
