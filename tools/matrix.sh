@@ -251,7 +251,7 @@ $(grep -E 'error:|undefined reference' "$out/diagnostics.txt" | sed 's/^/    /')
 if [ -n "${MATRIX_REV:-}" ]; then
 	SOURCE_DESC="git $(git -C "$SRC" rev-parse --short "$MATRIX_REV") ($MATRIX_REV)"
 elif git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
-	SOURCE_DESC="work tree at git $(git -C "$SRC" rev-parse --short HEAD)$(git -C "$SRC" status --porcelain | grep -q . && echo ' + local changes')"
+	SOURCE_DESC="work tree at git $(git -C "$SRC" rev-parse --short HEAD)$(git -C "$SRC" status --porcelain | grep -q . && echo " + local changes" || true)"
 else
 	SOURCE_DESC="work tree $SRC"
 fi

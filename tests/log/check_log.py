@@ -173,10 +173,16 @@ def t_log_decoded(a, d):
     find(lines, r' -- munmap\(0x[0-9a-f]{16}, 8192\) = 0$', w, 1)
     find(lines, r' -- clone\(CLONE_CHILD_CLEARTID \| CLONE_CHILD_SETTID \| SIGCHLD, \(null\), '
                 r'\(null\), 0x[0-9a-f]{16}, 0x0\) = [1-9][0-9]*$', w, 1)
-    find(lines, r' -- clone3\(\{flags=CLONE_VM \| CLONE_FS \| CLONE_FILES \| CLONE_SIGHAND \| '
-                r'CLONE_THREAD \| CLONE_SYSVSEM \| CLONE_SETTLS \| CLONE_PARENT_SETTID \| '
-                r'CLONE_CHILD_CLEARTID, exit_signal=0, stack=0x[0-9a-f]{16}, '
-                r'stack_size=0x[0-9a-f]+, tls=0x[0-9a-f]{16}\}, 88\) = [1-9][0-9]*$', w, 1)
+    # pthread_create: clone3 since glibc 2.34, clone before
+    glibc = tuple(int(x) for x in os.confstr('CS_GNU_LIBC_VERSION').split()[1].split('.')[:2])
+    if glibc >= (2, 34):
+        find(lines, r' -- clone3\(\{flags=CLONE_VM \| CLONE_FS \| CLONE_FILES \| CLONE_SIGHAND \| '
+                    r'CLONE_THREAD \| CLONE_SYSVSEM \| CLONE_SETTLS \| CLONE_PARENT_SETTID \| '
+                    r'CLONE_CHILD_CLEARTID, exit_signal=0, stack=0x[0-9a-f]{16}, '
+                    r'stack_size=0x[0-9a-f]+, tls=0x[0-9a-f]{16}\}, 88\) = [1-9][0-9]*$', w, 1)
+    else:
+        find(lines, r' -- clone\(CLONE_VM \| CLONE_FS \| CLONE_FILES \| CLONE_SIGHAND \| '
+                    r'CLONE_THREAD \| .*CLONE_SETTLS.*\) = [1-9][0-9]*$', w, 1)
     find(lines, r' -- syscall\(1000, 0x1, 0x2, 0x3, 0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+\) = '
                 r'-38 ENOSYS \(Function not implemented\)$', w, 1)
     find(lines, r' -- execve\("/nonexistent/no-such-program", \["no-such-program"\], '
