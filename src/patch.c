@@ -55,19 +55,26 @@ choose_entry(bool no_vectors)
 		if (avx && __get_cpuid_count(7, 0, &a, &b, &c, &d))
 			avx512 = (b & bit_AVX512F) && (xcr0 & 0xe0) == 0xe0;
 	}
+	const char *saves;
 	if (no_vectors) {
 		si_entry[0] = si_entry_novec;
 		si_entry[1] = si_entry_novec_vfork_post;
+		saves = "no vector state (INTERCEPT_NO_VECTOR_SAVE)";
 	} else if (avx512) {
 		si_entry[0] = si_entry_avx512;
 		si_entry[1] = si_entry_avx512_vfork_post;
+		saves = "zmm0-31, k0-7, MXCSR, x87 CW";
 	} else if (avx) {
 		si_entry[0] = si_entry_avx;
 		si_entry[1] = si_entry_avx_vfork_post;
+		saves = "ymm0-15, MXCSR, x87 CW";
 	} else {
 		si_entry[0] = si_entry_sse;
 		si_entry[1] = si_entry_sse_vfork_post;
+		saves = "xmm0-15, MXCSR, x87 CW";
 	}
+	if (si_debug_level >= 2)
+		si_dprintf(2, "syscall_intercept: entry saves %s\n", saves);
 }
 
 static void
