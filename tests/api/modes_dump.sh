@@ -26,11 +26,16 @@ out=$(INTERCEPT_DEBUG_DUMP=2 INTERCEPT_NO_VECTOR_SAVE=1 LD_PRELOAD=$lib /bin/tru
 expect "INTERCEPT_NO_VECTOR_SAVE selects the entry without vector saves" \
 	"entry saves no vector state" "$out"
 
-# With that entry, syscalls still work and the hook still answers.
-native=$(ls -la / 2>&1; echo "status $?")
-under=$(INTERCEPT_NO_VECTOR_SAVE=1 LD_PRELOAD=$pass ls -la / 2>&1; echo "status $?")
-if [ "$native" = "$under" ]; then echo "ok    ls -la / under the no-vector entry"
-else echo "FAIL  ls -la / differs under the no-vector entry"; fail=1; fi
+# With that entry, syscalls still work and the hook still answers.  (A directory of our own:
+# other tests running at the same time change / and /tmp.)
+dir=$(mktemp -d) || exit 1
+trap 'rm -rf "$dir"' EXIT
+for f in one two three; do echo "content $f" >"$dir/$f"; done
+native=$(ls -la "$dir" 2>&1; cat "$dir"/*; echo "status $?")
+under=$(INTERCEPT_NO_VECTOR_SAVE=1 LD_PRELOAD=$pass sh -c 'ls -la "$1"; cat "$1"/*' sh "$dir" 2>&1;
+	echo "status $?")
+if [ "$native" = "$under" ]; then echo "ok    ls and cat under the no-vector entry"
+else echo "FAIL  ls and cat differ under the no-vector entry"; printf '%s\n---\n%s\n' "$native" "$under"; fail=1; fi
 if INTERCEPT_NO_VECTOR_SAVE=1 LD_PRELOAD=$answer "$probe" answer expect-magic; then
 	echo "ok    the hook answers through the no-vector entry"
 else
