@@ -40,7 +40,7 @@ struct config {
 	int rounds;		/* worker processes per mode and syscall */
 };
 
-static char env_pass[4200], env_answer[4200];
+static char env_lib[4200], env_pass[4200], env_answer[4200];
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -760,35 +760,43 @@ threads_section(const struct config *c)
 
 /* ---------------------------------------------------------------- logging */
 
+/*
+ * One workload of `si-bench loop` under each way of logging it.  INTERCEPT_LOG is measured
+ * as syscall-trace runs it (the library alone), and with a hook loaded too: then every call
+ * keeps its "= ?" line before the call, since the hook is arbitrary code (log.c).
+ */
 static void
-logging_section(const struct config *c)
+logging_workload(const struct config *c, const char *workload, long n, int per_iteration,
+		 const char *what)
 {
-	long n = c->quick ? 50000 : 200000;
 	int runs = c->quick ? 1 : 3;
 	char count[32], log_file[128], strace_file[128], log_env[200];
 	snprintf(count, sizeof(count), "%ld", n);
 	tmp_path(c, log_file, sizeof(log_file), "workload.log");
 	tmp_path(c, strace_file, sizeof(strace_file), "workload.strace");
 	snprintf(log_env, sizeof(log_env), "INTERCEPT_LOG=%s", log_file);
-	char *loop_argv[] = { (char *)c->self, "loop", "write", count, NULL };
+	char *loop_argv[] = { (char *)c->self, "loop", (char *)workload, count, NULL };
 	char *strace_argv[] = { (char *)c->strace, "-f", "-o", strace_file, (char *)c->self, "loop",
-				"write", count, NULL };
-	enum { L_NATIVE, L_PASS, L_LOG, L_STRACE, N_L };
-	const char *names[N_L] = { "native", "library, pass-through hook",
-				   "library + INTERCEPT_LOG=file", "strace -f -o file" };
+				(char *)workload, count, NULL };
+	enum { L_NATIVE, L_LIB, L_LOG, L_LOG_HOOK, L_STRACE, N_L };
+	const char *names[N_L] = { "native", "library, no hook", "library + INTERCEPT_LOG=file",
+				   "library + pass-through hook + INTERCEPT_LOG=file",
+				   "strace -f -o file" };
 	double med[N_L], inner[N_L];
 	long out_size[N_L] = { 0 };
-	bool available[N_L] = { true, true, true, c->strace[0] != '\0' };
-	progress("logging:");
+	bool available[N_L] = { true, true, true, true, c->strace[0] != '\0' };
+	progress("logging %s:", workload);
 	for (int m = 0; m < N_L; m++) {
 		double t[8], in[8];
 		int ok = 0;
 		int my_runs = m == L_STRACE && runs > 2 ? 2 : runs;	/* strace is slow */
 		for (int r = 0; r < my_runs && available[m]; r++) {
 			char *env[3] = { NULL, NULL, NULL };
-			if (m == L_PASS || m == L_LOG)
+			if (m == L_LIB || m == L_LOG)
+				env[0] = env_lib;
+			if (m == L_LOG_HOOK)
 				env[0] = env_pass;
-			if (m == L_LOG)
+			if (m == L_LOG || m == L_LOG_HOOK)
 				env[1] = log_env;
 			unlink(log_file);
 			unlink(strace_file);
@@ -800,13 +808,13 @@ logging_section(const struct config *c)
 				in[ok] = loop_ns / 1e6;
 				t[ok++] = (double)cr.wall_ns / 1e6;
 			}
-			if (m == L_LOG)
+			if (m == L_LOG || m == L_LOG_HOOK)
 				out_size[m] = file_size(log_file);
 			if (m == L_STRACE)
 				out_size[m] = file_size(strace_file);
 			progress(".");
 		}
-		if (m == L_LOG && out_size[m] <= 0)
+		if ((m == L_LOG || m == L_LOG_HOOK) && out_size[m] <= 0)
 			available[m] = false;
 		med[m] = ok ? median_d(t, ok) : -1;
 		inner[m] = ok ? median_d(in, ok) : -1;
@@ -815,16 +823,17 @@ logging_section(const struct config *c)
 	unlink(strace_file);
 	progress("\n");
 
-	printf("## Logging throughput\n\n");
-	printf("A process making %ld one-byte writes to /dev/null (median of %d runs, strace at "
-	       "most 2): its "
+	long calls = n * per_iteration;
+	printf("### %s\n\n", what);
+	printf("`si-bench loop %s %ld`: %ld syscalls (median of %d runs, strace at most 2): the "
 	       "whole-process wall time (start-up and patching included), and the time of the "
-	       "write loop alone as the process itself measured it, per write.\n\n", n, runs);
-	printf("| mode | wall ms | loop ms | loop ns per write | overhead ns per write | "
+	       "loop alone as the process itself measured it, per syscall.\n\n", workload, n,
+	       calls, runs);
+	printf("| mode | wall ms | loop ms | loop ns per syscall | overhead ns per syscall | "
 	       "loop x native | output bytes |\n|---|---:|---:|---:|---:|---:|---:|\n");
 	for (int m = 0; m < N_L; m++) {
 		printf("| %s |", names[m]);
-		if (m == L_LOG && !available[m])
+		if ((m == L_LOG || m == L_LOG_HOOK) && !available[m])
 			printf(" logging not available | | | | | |\n");
 		else if (m == L_STRACE && !available[m])
 			printf(" strace not installed | | | | | |\n");
@@ -832,20 +841,32 @@ logging_section(const struct config *c)
 			printf(" failed | | | | | |\n");
 		else
 			printf(" %.1f | %.1f | %.1f | %+.1f | %.2f | %ld |\n", med[m], inner[m],
-			       inner[m] * 1e6 / n, (inner[m] - inner[0]) * 1e6 / n,
+			       inner[m] * 1e6 / calls, (inner[m] - inner[0]) * 1e6 / calls,
 			       inner[m] / inner[0], out_size[m]);
 	}
-	if (available[L_LOG] && available[L_STRACE] && med[L_LOG] > 0 && med[L_STRACE] > 0) {
-		double over_log = inner[L_LOG] - inner[L_NATIVE];
+	printf("\n");
+	for (int m = L_LOG; m <= L_LOG_HOOK; m++) {
+		if (!available[m] || !available[L_STRACE] || med[m] <= 0 || med[L_STRACE] <= 0)
+			continue;
+		double over_log = inner[m] - inner[L_NATIVE];
 		double over_strace = inner[L_STRACE] - inner[L_NATIVE];
-		printf("\nINTERCEPT_LOG against strace -f: %.1fx less whole-process wall time, "
-		       "%.1fx less loop time", med[L_STRACE] / med[L_LOG],
-		       inner[L_STRACE] / inner[L_LOG]);
+		printf("%s against strace -f: %.1fx less whole-process wall time, %.1fx less loop "
+		       "time", m == L_LOG ? "INTERCEPT_LOG" : "INTERCEPT_LOG with a hook",
+		       med[L_STRACE] / med[m], inner[L_STRACE] / inner[m]);
 		if (over_log > 0)
 			printf(", %.1fx less overhead per logged syscall", over_strace / over_log);
-		printf(".\n");
+		printf(".\n\n");
 	}
-	printf("\n");
+}
+
+static void
+logging_section(const struct config *c)
+{
+	printf("## Logging throughput\n\n");
+	logging_workload(c, "write", c->quick ? 50000 : 200000, 1,
+			 "One-byte writes to /dev/null");
+	logging_workload(c, "files", c->quick ? 12500 : 50000, 4,
+			 "open + fstat + read + close of a file");
 }
 
 /* ---------------------------------------------------------------- instruction counts */
@@ -974,6 +995,7 @@ run_main(int argc, char **argv)
 		}
 		c.python = python;
 	}
+	snprintf(env_lib, sizeof(env_lib), "LD_PRELOAD=%s", c.lib);
 	snprintf(env_pass, sizeof(env_pass), "LD_PRELOAD=%s", c.pass);
 	snprintf(env_answer, sizeof(env_answer), "LD_PRELOAD=%s", c.answer);
 	if (!find_in_path("strace", c.strace, sizeof(c.strace)))

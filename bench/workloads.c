@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,28 +314,39 @@ threads_main(int argc, char **argv)
 }
 
 /*
- * loop <write|getppid> <n>: n one-byte writes to /dev/null, or n getppid calls; the whole
- * process is timed from outside.  Prints "<ns inside the loop>".
+ * loop <write|getppid|files> <n>: n one-byte writes to /dev/null, n getppid calls, or n times
+ * open + fstat + read (4 KiB) + close of this program's own file (4 syscalls, 2 of them on a
+ * path); the whole process is timed from outside.  Prints "<ns inside the loop>".
  */
 int
 loop_main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: si-bench loop write|getppid N\n");
+		fprintf(stderr, "usage: si-bench loop write|getppid|files N\n");
 		return 2;
 	}
 	long n = atol(argv[3]);
-	bool do_write = strcmp(argv[2], "write") == 0;
 	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		perror("si-bench: /dev/null");
+	static char self[4096], buf[4096];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (fd < 0 || len <= 0) {
+		perror("si-bench: /dev/null or /proc/self/exe");
 		return 1;
 	}
+	self[len] = '\0';
 	uint64_t t0 = now_ns();
-	if (do_write) {
+	if (strcmp(argv[2], "write") == 0) {
 		for (long i = 0; i < n; i++)
 			if (write(fd, "x", 1) != 1)
 				return 1;
+	} else if (strcmp(argv[2], "files") == 0) {
+		for (long i = 0; i < n; i++) {
+			struct stat st;
+			int f = open(self, O_RDONLY | O_CLOEXEC);
+			if (f < 0 || fstat(f, &st) != 0 || read(f, buf, sizeof(buf)) <= 0 ||
+			    close(f) != 0)
+				return 1;
+		}
 	} else {
 		run_ops(PATH_LIBC, OP_GETPPID, n);
 	}

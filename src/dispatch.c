@@ -52,8 +52,18 @@ struct si_ret {
  * the kernel instead of recursing into the hook.
  */
 static __thread int in_hook;
-/* The number of a vfork-like syscall in progress (the vfork-post frame holds only registers). */
+/*
+ * The number of a vfork-like syscall in progress (the vfork-post frame holds only registers).
+ * The child runs on its parent's thread memory, so it sees it set until it execs or exits; the
+ * parent clears it once the call returned to it.
+ */
 static __thread long vfork_nr;
+
+bool
+si_in_vfork_child(void)
+{
+	return vfork_nr != 0;
+}
 
 /* The library's own syscalls (patching objects at init or after dlopen) skip hooks and log. */
 void
@@ -322,8 +332,10 @@ si_dispatch_clone_child(struct si_frame *f, unsigned long flags)
 SI_HIDDEN struct si_ret
 si_dispatch_vfork_post(struct si_frame *f)
 {
-	long result = f->result;
+	long result = f->result, nr = vfork_nr;
 	si_sud_selector = 1;	/* entry.S allowed the stub's syscall (safety net) */
-	after_clone(f, vfork_nr, f->args, result, CLONE_VM);
+	if (result != 0)
+		vfork_nr = 0;	/* the parent, or no child at all */
+	after_clone(f, nr, f->args, result, CLONE_VM);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }

@@ -169,6 +169,9 @@ extern void (*intercept_hook_point_clone_child)(void);
 extern void (*intercept_hook_point_clone_parent)(long);
 extern void (*intercept_hook_point_post_kernel)(long, long, long, long, long, long, long, long);
 
+/* Whether this thread is the child of a vfork-like call, still sharing its parent's memory. */
+bool si_in_vfork_child(void);
+
 /* A raw syscall from inside the library (entry.S); never intercepted.  (Not "si_syscall":
  * <signal.h> defines that name for a siginfo field.) */
 long si_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);

@@ -5,12 +5,14 @@
  *
  * si_log_before, si_log_after, si_log_syscall and si_log_after_fork run inside the syscall
  * dispatcher, on any thread, in signal handlers and in fork children: they must never allocate,
- * call libc, take a lock, or read the program's memory directly (strings are fetched with
- * process_vm_readv on our own pid, so a bad pointer only prints as a pointer).  Every syscall
- * they make is a raw si_syscall6, which is never intercepted.  They must never keep a line in
- * memory once control goes back to the program: whatever the program does next (crash, be
- * killed, hang) the lines of every syscall it returned from are in the file.  si_log_init runs
- * once, in the library's constructor, and may use libc (getenv, getauxval, putenv).
+ * call libc, take a lock, or read memory the program may have passed wrongly: strings and
+ * buffers are fetched with process_vm_readv on our own pid, so a bad pointer only prints as a
+ * pointer, except memory the kernel has just read or filled for this very call (read_self).
+ * Every syscall they make is a raw si_syscall6, which is never intercepted.  They must never
+ * keep a line in memory once control goes back to the program: whatever the program does next
+ * (crash, be killed, hang) the lines of every syscall it returned from are in the file.
+ * si_log_init runs once, in the library's constructor, and may use libc (getenv, getauxval,
+ * putenv).
  *
  * What a logged syscall costs, and why it is done this way.  On machines where a syscall is
  * expensive (1 us here: page-table isolation without PCID), the log's cost is its own syscalls:
@@ -19,26 +21,32 @@
  * crashes or is killed, so it is not done; instead each syscall costs as few of them as the
  * guarantees allow:
  *  - Both lines in one write, after the call, for the syscalls of pairable() below: those that
- *    never wait for anything (another process, a device, the network, a file server, a timer),
- *    always return to the caller, and do nothing another thread could notice before the lines
- *    are written (unmapping memory, waking a waiter, sending a signal).  Nothing else runs between
- *    the syscall and the write, so a crash, a kill or a hang after it cannot lose the lines; a
- *    kill that lands inside the call itself loses them, as it would lose the result line anyway.
- *    Every other syscall (read/write and everything on file descriptors, which may be pipes,
- *    sockets, ttys or FUSE files; paths; close, which can wait for a tty to drain or a socket to
- *    linger; execve, exit; kill, sigprocmask that unblocks, which may not return...) has its
- *    "= ?" line written before it runs, so a hang or a crash inside it still shows the call.  So
- *    does any syscall a hook will see, since the hook is arbitrary code.
+ *    cannot wait without bound (on another process, the network, a terminal, a file server, a
+ *    timer), always return to the caller, and do nothing another thread could notice before
+ *    the lines are written (unmapping memory, waking a waiter, sending a signal).  That
+ *    includes I/O on "quick" descriptors (regular files of local file systems, /dev/null...,
+ *    see fd_is_quick), the bulk of a syscall-heavy program.  Nothing else runs between the
+ *    syscall and the write, so a crash, a kill or a hang after it cannot lose the lines; a kill
+ *    that lands inside the call itself (or a signal handler delivered as it returns that never
+ *    comes back) loses them.  Every other syscall (anything on a path, which may be a FIFO or
+ *    on a hung NFS or FUSE server; I/O on pipes, sockets, ttys; execve, exit; kill, futex,
+ *    munmap...) has its "= ?" line written before it runs, so a hang or a crash inside it
+ *    still shows the call.  So does any syscall a hook will see, since the hook is arbitrary
+ *    code.
  *  - Memory is read once per syscall: the result line reuses the "= ?" line's text (kept in the
  *    dispatcher's frame, struct si_log_pending), replacing its "?", unless it shows memory the
  *    kernel wrote (read's buffer, getcwd, pipe); then it is formatted again.  Besides saving a
- *    process_vm_readv per string, this also saves formatting the line twice.
+ *    process_vm_readv per string, this also saves formatting the line twice.  Formatting after
+ *    the call (paired lines, output buffers) reads what the kernel touched directly.
  *  - A line is formatted into that small buffer first, and only a line too long for it (longer
  *    than SI_LOG_KEEP) into a SI_LOG_LINE_MAX one on the stack, so the common case touches little
  *    stack: after every syscall the TLB is empty, and each page touched costs a walk.
  *  - Reading several strings of one line in one process_vm_readv was measured not to be worth
  *    it: a syscall-heavy program mostly shows one string or buffer per call, and the call stops
  *    at the first unreadable piece, which then needs the separate reads anyway.
+ *  - Considered and not done: remembering pages a process_vm_readv found readable, to read
+ *    paths directly next time.  It would save one syscall per path call, but unless every
+ *    munmap/mprotect is seen (not so for unpatched code) a stale entry would crash the program.
  *
  * Files and truncation (documented in docs/ and the man page):
  *  - INTERCEPT_LOG=path logs to path; a path ending in '-' gets the pid appended, and a forked
@@ -59,8 +67,10 @@
 #include "log_format.h"
 
 #include <elf.h>
+#include <link.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h>
 /*
  * Not <stdlib.h>: this file is built with -mgeneral-regs-only, and older glibc headers define
  * inline floating-point functions there (atof) that such a build rejects.
@@ -68,8 +78,10 @@
 extern char *getenv(const char *name);
 extern int putenv(char *string);
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/vfs.h>
 #include <time.h>
 
 int si_log_fd = -1;
@@ -259,11 +271,82 @@ now_ns(void)
 static __thread long t_start[TIMING_DEPTH];
 static __thread unsigned t_depth;
 
+/* dst[0..n) = src[0..n), eight bytes at a time (no memcpy: we never call libc). */
+static void
+copy_bytes(char *dst, const char *src, size_t n)
+{
+	typedef uint64_t __attribute__((may_alias, aligned(1))) word;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		*(word *)(dst + i) = *(const word *)(src + i);
+	for (; i < n; i++)
+		dst[i] = src[i];
+}
+
 /* ---- reading the program's memory without ever faulting */
 
-static size_t
-read_self(void *dst, uint64_t addr, size_t len)
+/*
+ * Memory the kernel has just read or written for this very call, without a fault, is read
+ * directly: the program cannot have unmapped it since, because the call has not returned to it
+ * yet (only a program racing its own munmap or mprotect against an unfinished syscall, or
+ * another process truncating a file that backs the buffer, could pull it away in between).
+ * Anything else goes through process_vm_readv on our own pid, which never faults.
+ */
+/*
+ * The read-only segments of libc and ld.so, found at init: they stay mapped and unwritten as
+ * long as the process lives, so the strings libc passes from them (fstat's "", file names) are
+ * read directly too.
+ */
+#define RO_RANGES 8
+static struct { uint64_t lo, hi; } ro_ranges[RO_RANGES];
+static int n_ro_ranges;
+
+static bool
+within(uint64_t addr, size_t len, uint64_t lo, uint64_t hi)
 {
+	return addr >= lo && addr < hi && len <= hi - addr;
+}
+
+static bool
+always_readable(uint64_t addr, size_t len)
+{
+	for (int i = 0; i < n_ro_ranges; i++)
+		if (within(addr, len, ro_ranges[i].lo, ro_ranges[i].hi))
+			return true;
+	return false;
+}
+
+static int
+note_ro_segments(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uint64_t libc_addr = (uint64_t)data;
+	bool is_ldso = info->dlpi_addr == getauxval(AT_BASE), is_libc = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && within(libc_addr, 1, info->dlpi_addr + ph->p_vaddr,
+						     info->dlpi_addr + ph->p_vaddr + ph->p_memsz))
+			is_libc = true;
+	}
+	for (int i = 0; i < info->dlpi_phnum && (is_libc || is_ldso); i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W) && n_ro_ranges < RO_RANGES) {
+			ro_ranges[n_ro_ranges].lo = info->dlpi_addr + ph->p_vaddr;
+			ro_ranges[n_ro_ranges].hi = info->dlpi_addr + ph->p_vaddr + ph->p_filesz;
+			n_ro_ranges++;
+		}
+	}
+	return 0;
+}
+
+static size_t
+read_self(const struct si_log_call *call, void *dst, uint64_t addr, size_t len)
+{
+	if (within(addr, len, call->kernel_read_lo, call->kernel_read_hi) ||
+	    always_readable(addr, len)) {
+		copy_bytes(dst, (const char *)addr, len);
+		return len;
+	}
 	struct iovec local = { dst, len };
 	struct iovec remote[2];
 	size_t first = 4096 - (addr & 4095);
@@ -281,10 +364,193 @@ read_self(void *dst, uint64_t addr, size_t len)
 }
 
 /*
+ * The memory the kernel read or wrote for a call that returned result, as far as the line shows
+ * it: the bytes write() took or read() filled, getcwd's string, pipe's two descriptors.  Only
+ * for a result that came from the kernel (no hook answered or ran after it) and is no error.
+ */
+static void
+set_kernel_read(struct si_log_call *call)
+{
+	const long *a = call->args;
+	long r = call->result;
+	uint64_t at = 0, len = 0;
+	switch (call->nr) {
+	case SYS_read: case SYS_pread64: case SYS_recvfrom:
+	case SYS_write: case SYS_pwrite64: case SYS_sendto: case SYS_readlink:
+		at = (uint64_t)a[1];
+		len = (uint64_t)r < (uint64_t)a[2] ? (uint64_t)r : (uint64_t)a[2];
+		break;
+	case SYS_readlinkat:
+		at = (uint64_t)a[2];
+		len = (uint64_t)r < (uint64_t)a[3] ? (uint64_t)r : (uint64_t)a[3];
+		break;
+	case SYS_getcwd:
+		at = (uint64_t)a[0];
+		len = (uint64_t)r < (uint64_t)a[1] ? (uint64_t)r : (uint64_t)a[1];
+		break;
+	case SYS_pipe: case SYS_pipe2:
+		at = (uint64_t)a[0];
+		len = 2 * sizeof(int);
+		break;
+	case SYS_socketpair:
+		at = (uint64_t)a[3];
+		len = 2 * sizeof(int);
+		break;
+	}
+	if (at == 0 || at + len < at)
+		return;
+	call->kernel_read_lo = at;
+	call->kernel_read_hi = at + len;
+}
+
+/*
+ * ---- what kind of file a descriptor is
+ *
+ * A read or write may wait forever on a pipe, a socket, a tty or a FUSE file, but not on a
+ * regular file or directory of a local file system, nor on /dev/null and its kin: calls on
+ * those "quick" descriptors are logged with both lines after the call (see pairable).  Asking
+ * the kernel costs a syscall or two, so the answer is kept per descriptor number until the
+ * number is closed or handed out again, which this process does through syscalls the log sees
+ * (close, dup2, dup3, close_range; new descriptors only ever take free numbers).  What it
+ * cannot see (a raw syscall in code that is not patched) can make it treat a pipe as quick:
+ * then that pipe's calls only lose their "= ?" line before the call, never a line.
+ * A vfork child shares this table with its parent but not the parent's descriptors: it only
+ * forgets, never learns.
+ */
+#define FD_KINDS 1024
+enum { FD_UNKNOWN, FD_QUICK, FD_SLOW };
+static uint8_t fd_kind[FD_KINDS];
+/*
+ * Another thread (or process) shares our descriptor table: set when one may have been running
+ * at init, or a clone with CLONE_FILES is logged; a fork child starts with it clear again.
+ */
+static bool fd_table_shared;
+
+static bool
+local_file_system(long type)
+{
+	switch (type) {
+	case 0xEF53:		/* ext2, ext3, ext4 */
+	case 0x58465342:	/* xfs */
+	case 0x9123683E:	/* btrfs */
+	case 0x01021994:	/* tmpfs */
+	case 0x858458F6:	/* ramfs */
+	case 0x794C7630:	/* overlayfs (containers) */
+	case 0xF2F52010:	/* f2fs */
+	case 0x2FC12FC1:	/* zfs */
+	case 0xCA451A4E:	/* bcachefs */
+	case 0x4D44:		/* vfat, msdos */
+	case 0x2011BAB0:	/* exfat */
+	case 0x73717368:	/* squashfs */
+	case 0xE0F5E1E2:	/* erofs */
+	case 0x9660:		/* iso9660 */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* st_dev numbers already found to hold a local file system: most files share a few */
+#define LOCAL_DEVS 8
+static uint64_t local_devs[LOCAL_DEVS];
+static unsigned local_devs_next;
+
+static bool
+on_local_file_system(int fd, uint64_t dev)
+{
+	for (int i = 0; i < LOCAL_DEVS; i++)
+		if (__atomic_load_n(&local_devs[i], __ATOMIC_RELAXED) == dev + 1)
+			return true;
+	struct statfs fs;
+	if (si_sys(SYS_fstatfs, fd, &fs) != 0 || !local_file_system((long)(unsigned)fs.f_type))
+		return false;
+	unsigned slot = __atomic_fetch_add(&local_devs_next, 1, __ATOMIC_RELAXED) % LOCAL_DEVS;
+	__atomic_store_n(&local_devs[slot], dev + 1, __ATOMIC_RELAXED);	/* 0: empty */
+	return true;
+}
+
+static int
+classify_fd(int fd)
+{
+	struct stat st;
+	if (si_sys(SYS_fstat, fd, &st) != 0)
+		return FD_UNKNOWN;	/* not open: the call will fail at once, but learn nothing */
+	if (S_ISCHR(st.st_mode)) {
+		unsigned long major = ((st.st_rdev >> 8) & 0xfff) | ((st.st_rdev >> 32) & ~0xfffUL);
+		unsigned long minor = (st.st_rdev & 0xff) | ((st.st_rdev >> 12) & ~0xffUL);
+		/* /dev/null, zero, full, random, urandom */
+		return major == 1 && (minor == 3 || minor == 5 || minor == 7 || minor == 8 ||
+				      minor == 9) ? FD_QUICK : FD_SLOW;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return FD_SLOW;
+	return on_local_file_system(fd, st.st_dev) ? FD_QUICK : FD_SLOW;
+}
+
+static bool
+fd_is_quick(long fd)
+{
+	if ((unsigned long)fd >= FD_KINDS)
+		return false;
+	uint8_t kind = __atomic_load_n(&fd_kind[fd], __ATOMIC_RELAXED);
+	if (kind == FD_UNKNOWN) {
+		kind = (uint8_t)classify_fd((int)fd);
+		if (kind != FD_UNKNOWN && !si_in_vfork_child())
+			__atomic_store_n(&fd_kind[fd], kind, __ATOMIC_RELAXED);
+	}
+	return kind == FD_QUICK;
+}
+
+static void
+forget_fds(long from, long to)
+{
+	if (from < 0)
+		return;
+	for (unsigned long fd = (unsigned long)from; fd <= (unsigned long)to && fd < FD_KINDS; fd++)
+		__atomic_store_n(&fd_kind[fd], FD_UNKNOWN, __ATOMIC_RELAXED);
+}
+
+/*
+ * The numbers a syscall may make refer to another file: those it closes, before the call (so
+ * no other thread learns the old file's kind under the number meanwhile) and again after it.
+ * after: also a descriptor the call returned, in case its number was freed where the log could
+ * not see it.
+ */
+static void
+forget_changed_fds(long nr, const long *a, long result, bool after)
+{
+	switch (nr) {
+	case SYS_close:
+		forget_fds(a[0], a[0]);
+		return;
+	case SYS_dup2: case SYS_dup3:
+		forget_fds(a[1], a[1]);
+		return;
+	case SYS_close_range:
+		forget_fds(a[0], (long)(unsigned)a[1]);
+		return;
+	case SYS_open: case SYS_openat: case SYS_openat2: case SYS_creat: case SYS_dup:
+	case SYS_fcntl: case SYS_socket: case SYS_accept: case SYS_accept4:
+	case SYS_open_by_handle_at: case SYS_memfd_create: case SYS_pidfd_getfd:
+		if (after && result >= 0 && (nr != SYS_fcntl || a[1] == 0 /* F_DUPFD */ ||
+					      a[1] == 1030 /* F_DUPFD_CLOEXEC */))
+			forget_fds(result, result);
+		return;
+	}
+}
+
+/* Whether s is "" and readable without a syscall (a path libc passes from its constants). */
+static bool
+empty_string_here(long s)
+{
+	return always_readable((uint64_t)s, 1) && *(const char *)s == '\0';
+}
+
+/*
  * ---- the syscalls whose two lines are written together, after the call
  *
  * Conservative on purpose: only what cannot wait (not even for a file system server: fstat,
- * lseek, close on a FUSE or NFS file can hang), always returns (not kill/tgkill, which may kill
+ * lseek, close on a FUSE or NFS file can hang: I/O only on quick descriptors), always returns (not kill/tgkill, which may kill
  * the caller, nor a sigprocmask that unblocks a pending fatal signal), and changes nothing
  * another thread or process could act on before the lines are out (not munmap, mprotect, brk,
  * madvise, mmap MAP_FIXED: another thread may fault on that memory at once; not futex wakes).
@@ -311,8 +577,21 @@ pairable(long nr, const long *a)
 		return a[0] == 0 /* SIG_BLOCK */ || a[1] == 0;
 	case SYS_fcntl:			/* F_DUPFD F_GETFD F_SETFD F_GETFL F_DUPFD_CLOEXEC */
 		return (unsigned long)(int)a[1] <= 3 || (int)a[1] == 1030;
-	case SYS_mmap:			/* new anonymous memory, nothing replaced or populated */
-		return (a[3] & 0x20) && !(a[3] & (0x10 | 0x2000 | 0x8000));
+	case SYS_mmap:			/* new memory, nothing replaced or populated */
+		return !(a[3] & (0x10 | 0x2000 | 0x8000)) && ((a[3] & 0x20) || fd_is_quick(a[4]));
+	case SYS_read: case SYS_pread64: case SYS_readv: case SYS_preadv: case SYS_preadv2:
+	case SYS_write: case SYS_pwrite64: case SYS_writev: case SYS_pwritev: case SYS_pwritev2:
+	case SYS_lseek: case SYS_fstat: case SYS_getdents: case SYS_getdents64:
+	case SYS_fadvise64:
+		return fd_is_quick(a[0]);	/* see fd_is_quick */
+	case SYS_newfstatat:		/* fstat as glibc makes it: (fd, "", buf, AT_EMPTY_PATH) */
+		return (a[3] & AT_EMPTY_PATH) && empty_string_here(a[1]) && fd_is_quick(a[0]);
+	case SYS_statx:
+		return (a[2] & AT_EMPTY_PATH) && empty_string_here(a[1]) && fd_is_quick(a[0]);
+	case SYS_close:
+		/* Unless another thread could be handed the number at once, and its open be
+		 * logged before this close. */
+		return !__atomic_load_n(&fd_table_shared, __ATOMIC_RELAXED) && fd_is_quick(a[0]);
 	case SYS_getrandom:		/* GRND_NONBLOCK or GRND_INSECURE */
 		return (a[2] & 5) != 0;
 	case SYS_prlimit64:		/* asking about itself */
@@ -322,6 +601,44 @@ pairable(long nr, const long *a)
 	}
 }
 
+/* Before a clone-like call: whether the new task will share our descriptor table. */
+static void
+note_clone(const struct si_log_call *call)
+{
+	unsigned long flags = 0;
+	if (call->nr == SYS_clone)
+		flags = (unsigned long)call->args[0];
+	else if (call->nr == SYS_clone3 && read_self(call, &flags, (uint64_t)call->args[0],
+						     sizeof(flags)) != sizeof(flags))
+		flags = CLONE_FILES;	/* unreadable: the kernel refuses it, but be safe */
+	if (flags & CLONE_FILES)
+		__atomic_store_n(&fd_table_shared, true, __ATOMIC_RELAXED);
+}
+
+/* At init: whether this process has more than one thread already (field 20 of its stat). */
+static bool
+several_threads_now(void)
+{
+	char buf[1024];
+	long fd = si_sys(SYS_open, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	long n = si_sys(SYS_read, fd, buf, sizeof(buf) - 1);
+	si_sys(SYS_close, fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* after the ")" that ends the command name, fields 3.. are separated by single spaces */
+	const char *p = buf + n;
+	while (p > buf && *p != ')')
+		p--;
+	int field = 2;
+	for (; *p && field < 20; p++)
+		if (*p == ' ')
+			field++;
+	return !(p[0] == '1' && p[1] == ' ');
+}
+
 /* ---- writing lines */
 
 static bool
@@ -329,18 +646,6 @@ reads_output(long nr)
 {
 	return (unsigned long)nr < SI_SYSCALL_TABLE_LEN &&
 	       (reads_output_bits[nr / 64] >> (nr % 64) & 1);
-}
-
-/* dst[0..n) = src[0..n), eight bytes at a time (no memcpy: we never call libc). */
-static void
-copy_bytes(char *dst, const char *src, size_t n)
-{
-	typedef uint64_t __attribute__((may_alias, aligned(1))) word;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8)
-		*(word *)(dst + i) = *(const word *)(src + i);
-	for (; i < n; i++)
-		dst[i] = src[i];
 }
 
 enum { MODE_NONE, MODE_SPLIT, MODE_PAIR };
@@ -361,6 +666,7 @@ fill_call(struct si_log_call *call, const struct si_site *site, long nr, const l
 	call->result = result;
 	call->has_result = has_result;
 	call->duration_ns = -1;
+	call->kernel_read_lo = call->kernel_read_hi = 0;
 }
 
 /* A line longer than SI_LOG_KEEP: formatted again in a full-size buffer (rare, and cold). */
@@ -448,6 +754,8 @@ si_log_init(void)
 
 	if (timing)
 		find_vdso_gettime();
+	fd_table_shared = several_threads_now();
+	dl_iterate_phdr(note_ro_segments, (void *)(uintptr_t)&getenv);
 	for (long nr = 0; nr < SI_SYSCALL_TABLE_LEN; nr++)
 		if (si_log_reads_output(nr))
 			reads_output_bits[nr / 64] |= 1ULL << (nr % 64);
@@ -471,6 +779,7 @@ si_log_after_fork(void)
 		return;
 	self_pid = si_sys(SYS_getpid);
 	t_depth = 0;
+	fd_table_shared = false;
 	if (!follow_children) {
 		si_sys(SYS_close, si_log_fd);
 		si_log_fd = -1;
@@ -493,6 +802,8 @@ si_log_syscall(const struct si_site *site, long nr, const long args[6], long res
 
 	struct si_log_call call;
 	fill_call(&call, site, nr, args, result, has_result);
+	if (!has_result && args)
+		note_clone(&call);
 	if (timing && has_result) {
 		long end = now_ns();
 		if (t_depth > 0 && --t_depth < TIMING_DEPTH)
@@ -518,9 +829,12 @@ si_log_before(struct si_log_pending *p, const struct si_site *site, long nr,
 	p->mode = MODE_NONE;
 	p->kept = 0;
 	p->start_ns = -1;
+	p->kernel_only = !hook_runs;
 	if (fd < 0)
 		return;
-	if (!hook_runs && pairable(nr, args)) {
+	bool pair = !hook_runs && pairable(nr, args);	/* with what is known so far */
+	forget_changed_fds(nr, args, 0, false);
+	if (pair) {
 		p->mode = MODE_PAIR;
 	} else {
 		p->mode = MODE_SPLIT;
@@ -545,6 +859,9 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	fill_call(&call, site, nr, args, result, true);
 	if (p->start_ns >= 0)
 		call.duration_ns = now_ns() - p->start_ns;
+	forget_changed_fds(nr, args, result, true);
+	if (p->kernel_only && !(result < 0 && result >= -4095))
+		set_kernel_read(&call);
 
 	size_t n;
 	if (p->mode == MODE_SPLIT) {

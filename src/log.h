@@ -52,6 +52,7 @@ struct si_log_pending {
 	long start_ns;		/* INTERCEPT_LOG_TIMING: when the syscall started; -1 without */
 	unsigned short kept;	/* length of the "= ?" line kept in text, 0 when not kept */
 	unsigned char mode;	/* nothing to log / "= ?" written before / both lines after */
+	bool kernel_only;	/* no hook runs: the result is the kernel's, the memory as it left it */
 	char text[SI_LOG_KEEP];	/* the "= ?" line, which the result line reuses */
 };
 

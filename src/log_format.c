@@ -538,7 +538,7 @@ read_mem(const struct ctx *c, void *dst, unsigned long addr, size_t len)
 {
 	if (!c->read || addr == 0 || len == 0)
 		return 0;
-	size_t n = c->read(dst, addr, len);
+	size_t n = c->read(c->call, dst, addr, len);
 	return n > len ? len : n;
 }
 

@@ -94,11 +94,14 @@ const char *si_syscall_name(long nr);
 const char *si_errno_name(long err);
 const char *si_errno_message(long err);
 
+struct si_log_call;
 /*
  * Copies up to len bytes of the program's memory at addr into dst and returns how many leading
- * bytes it could read (0 when addr is not readable).  It must never fault.
+ * bytes it could read (0 when addr is not readable).  It must never fault.  call is the line
+ * being formatted (log.c reads the memory call->kernel_read_* names without a syscall).
  */
-typedef size_t (*si_log_read_fn)(void *dst, uint64_t addr, size_t len);
+typedef size_t (*si_log_read_fn)(const struct si_log_call *call, void *dst, uint64_t addr,
+				 size_t len);
 
 struct si_log_call {
 	const char *path;	/* object that holds the syscall site; NULL: unknown ("?") */
@@ -108,6 +111,12 @@ struct si_log_call {
 	long result;		/* kernel (or hook) result, when has_result */
 	bool has_result;	/* false: the "= ?" line before the syscall */
 	long duration_ns;	/* >= 0 and has_result: " <0.000123>" (seconds) is appended */
+	/*
+	 * Memory the kernel has just read or written for this call without a fault (write's
+	 * bytes up to the result, read's, getcwd's...), [lo, hi); empty when lo == hi.  The
+	 * formatter itself ignores it; it is for the read function (log.c).
+	 */
+	uint64_t kernel_read_lo, kernel_read_hi;
 };
 
 /* The line buffer log.c uses (on the stack of whatever thread made the syscall). */

@@ -223,6 +223,39 @@ def t_log_pairs(a, d):
     find(lines, r' -- getppid\(\) = [0-9]+$', 'pairs', 8000)
 
 
+def split_pairs(lines, call):
+    """The "= ?" lines of call not directly followed by their own result line."""
+    q = re.compile(r' -- ' + call + r' = \?$')
+    split = []
+    for i, l in enumerate(lines):
+        if q.search(l):
+            head = l[:-len('?')]
+            if not (i + 1 < len(lines) and lines[i + 1].startswith(head)
+                    and not lines[i + 1].endswith('= ?')):
+                split.append(i)
+    return split
+
+
+def t_log_quick_io(a, d):
+    """I/O on /dev/null and on a local file is logged as adjacent pairs even with 8 threads
+    (that pipes keep their "= ?" line first is log_blocked's and log_file's business)."""
+    path = d + '/quick.log'
+    p = run([a.target, 'quick_io', d], env_with(LD_PRELOAD=preload(a), INTERCEPT_LOG=path))
+    check(p.returncode == 0, 'status %d %s' % (p.returncode, p.stderr))
+    lines = lines_of(path)
+    check_well_formed(lines, 'quick_io')
+    calls = [r'write\([0-9]+, "abc", 3\)', r'pread64\([0-9]+, "data", 4, 0\)',
+             r'(fstat\([0-9]+, 0x[0-9a-f]+\)|'   # glibc >= 2.33 makes fstat so:
+             r'newfstatat\([0-9]+, "", 0x[0-9a-f]+, AT_EMPTY_PATH\))']
+    for c in calls:
+        hits = find(lines, ' -- ' + c + r' = [0-9]+$', 'quick_io')
+        check(len(hits) >= 8000, '%s: only %d result lines' % (c, len(hits)))
+        split = split_pairs(lines, c)
+        check(not split, '%s: %d pairs split, e.g. %r' % (c, len(split), lines[split[0]:split[0] + 3]
+                                                         if split else None))
+    find(lines, r' -- read\([0-9]+, "p", 1\) = 1$', 'quick_io', 8000)
+
+
 def t_log_blocked(a, d):
     """A syscall that may wait has its "= ?" line in the file while it waits."""
     path = d + '/blocked.log'

@@ -23,8 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* dispatch.c's, for this test binary: the quick_fds scenario plays a vfork child with it. */
+static bool playing_vfork_child;
+bool
+si_in_vfork_child(void)
+{
+	return playing_vfork_child;
+}
 
 /* The library's raw syscall, for this test binary. */
 long
@@ -485,15 +494,18 @@ pairs(void)
 	check_pair(p, "getppid", &site, 110, none, 77, false, false, NULL);
 	/* ...unless a hook runs in between */
 	check_pair(p, "getppid hooked", &site, 110, none, 77, true, true, NULL);
-	/* may block: "= ?" first; the result line reuses it, the string read once */
-	long wr[6] = { 1, (long)"hello\n", 6 };
+	/* may block (a pipe): "= ?" first; the result line reuses it, the string read once */
+	int pfd[2];
+	if (pipe(pfd) != 0)
+		FAIL("pipe");
+	long wr[6] = { pfd[1], (long)"hello\n", 6 };
 	check_pair(p, "write", &site, 1, wr, 6, false, true, NULL);
-	long wr_err[6] = { 1, (long)"hello\n", 6 };
+	long wr_err[6] = { pfd[1], (long)"hello\n", 6 };
 	check_pair(p, "write error", &site, 1, wr_err, -32, false, true, NULL);
-	long bad[6] = { 1, 16, 6 };	/* an unreadable buffer prints as a pointer */
+	long bad[6] = { pfd[1], 16, 6 };	/* an unreadable buffer prints as a pointer */
 	check_pair(p, "write bad pointer", &site, 1, bad, -14, false, true, NULL);
 	/* buffers the kernel fills are read after the call, for both kinds */
-	long rd[6] = { 0, (long)out_buf, 64 };
+	long rd[6] = { pfd[0], (long)out_buf, 64 };
 	memset(out_buf, 0, sizeof(out_buf));
 	check_pair(p, "read", &site, 0, rd, 20, false, true, fill_out_buf);
 	long cwd[6] = { (long)out_buf, 64 };
@@ -508,8 +520,8 @@ pairs(void)
 	check_pair(p, "mmap anonymous", &site, 9, anon, 0x7f0000100000, false, false, NULL);
 	long fixed[6] = { 0x7f0000100000, 8192, 3, 0x32, -1, 0 };
 	check_pair(p, "mmap fixed", &site, 9, fixed, 0x7f0000100000, false, true, NULL);
-	long fd3[6] = { 3 };
-	check_pair(p, "close", &site, 3, fd3, 0, false, true, NULL);
+	long close_pipe[6] = { pfd[0] };	/* closing a pipe may wait (the other end) */
+	check_pair(p, "close", &site, 3, close_pipe, 0, false, true, NULL);
 	check_pair(p, "unknown number", &site, 1000, none, -38, false, true, NULL);
 	check_pair(p, "no site", NULL, 110, none, 5, false, false, NULL);
 
@@ -532,8 +544,86 @@ pairs(void)
 	check_pair(p, "medium getcwd", &mid_site, 79, cwd, 21, false, false, fill_out_buf);
 	static char long_buf[1500];
 	memset(long_buf, 'b', sizeof(long_buf));
-	long s_long[6] = { 1, (long)long_buf, 1000 };
+	long s_long[6] = { pfd[1], (long)long_buf, 1000 };
 	check_pair(p, "write long buffer", &site, 1, s_long, 1000, false, true, NULL);
+}
+
+/*
+ * Reads and writes on quick descriptors (/dev/null, a file of a local file system) are paired;
+ * on a pipe, or once the number names a pipe, they are not; the buffers shown are the same
+ * whether they were read directly (paired, after the kernel took them) or not.
+ */
+static int dup_from, dup_to;
+static void
+do_dup2(void)
+{
+	if (dup2(dup_from, dup_to) != dup_to)
+		FAIL("dup2");
+}
+
+static bool
+local_fs(const char *path)
+{
+	struct statfs fs;
+	return statfs(path, &fs) == 0 && (fs.f_type == 0xEF53 || fs.f_type == 0x01021994 ||
+					  fs.f_type == 0x58465342 || fs.f_type == 0x9123683E ||
+					  fs.f_type == 0x794C7630);
+}
+
+static void
+quick_fds(void)
+{
+	char p[512], file[512];
+	path_in_dir(p, sizeof(p), "quick.log");
+	path_in_dir(file, sizeof(file), "data");
+	setup_env("quick.log", NULL, NULL);
+	si_log_init();
+	int null_fd = open("/dev/null", O_RDWR), file_fd = open(file, O_RDWR | O_CREAT, 0600);
+	int pfd[2];
+	if (null_fd < 0 || file_fd < 0 || pipe(pfd) != 0)
+		FAIL("setup");
+	long wr_null[6] = { null_fd, (long)"to the void\n", 12 };
+	check_pair(p, "write /dev/null", &site, 1, wr_null, 12, false, false, NULL);
+	check_pair(p, "write /dev/null, hooked", &site, 1, wr_null, 12, true, true, NULL);
+	long partial[6] = { null_fd, (long)"to the void\n", 12 };
+	check_pair(p, "partial write /dev/null", &site, 1, partial, 3, false, false, NULL);
+	long rd_null[6] = { null_fd, (long)out_buf, 64 };
+	memset(out_buf, 0, sizeof(out_buf));
+	check_pair(p, "read /dev/null", &site, 0, rd_null, 20, false, false, fill_out_buf);
+	long wr_file[6] = { file_fd, (long)"data\n", 5 };
+	if (local_fs(file))
+		check_pair(p, "write local file", &site, 1, wr_file, 5, false, false, NULL);
+	else
+		printf("  (%s is not on a local file system: not checked)\n", file);
+	long wr_pipe[6] = { pfd[1], (long)"x", 1 };
+	check_pair(p, "write pipe", &site, 1, wr_pipe, 1, false, true, NULL);
+	long high[6] = { 1500, (long)"x", 1 };
+	check_pair(p, "fd beyond the table", &site, 1, high, -9, false, true, NULL);
+
+	/* dup2 a pipe over the /dev/null number, as the program would: no longer quick */
+	dup_from = pfd[1];
+	dup_to = null_fd;
+	long dup_args[6] = { pfd[1], null_fd };
+	check_pair(p, "dup2", &site, 33, dup_args, null_fd, false, true, do_dup2);
+	long wr_was_null[6] = { null_fd, (long)"x", 1 };
+	check_pair(p, "write dup2'ed pipe", &site, 1, wr_was_null, 1, false, true, NULL);
+	/* close is paired while no other thread can be handed the number before the lines */
+	long close_args[6] = { file_fd };
+	check_pair(p, "close quick fd", &site, 3, close_args, 0, false, !local_fs(file), NULL);
+	int other = open("/dev/null", O_RDONLY);
+	long thread_flags[6] = { 0x3d0f00 /* CLONE_VM|CLONE_FS|CLONE_FILES|... */, 0x10000 };
+	si_log_syscall(&site, 56, thread_flags, 0, false);
+	long close_other[6] = { other };
+	check_pair(p, "close quick fd, threads", &site, 3, close_other, 0, false, true, NULL);
+
+	/* a vfork child uses what it learns but keeps none of it: the parent's table differs */
+	int fresh = open("/dev/null", O_WRONLY);
+	long wr_fresh[6] = { fresh, (long)"y", 1 };
+	playing_vfork_child = true;
+	check_pair(p, "vfork child write", &site, 1, wr_fresh, 1, false, false, NULL);
+	playing_vfork_child = false;
+	dup2(pfd[1], fresh);	/* the parent's number names a pipe */
+	check_pair(p, "parent write after vfork", &site, 1, wr_fresh, 1, false, true, NULL);
 }
 
 /* The pair with INTERCEPT_LOG_TIMING=1: the time goes on the result line, both ways. */
@@ -545,7 +635,10 @@ pair_timing(void)
 	setup_env("pairtime.log", NULL, NULL);
 	setenv("INTERCEPT_LOG_TIMING", "1", 1);
 	si_log_init();
-	long none[6] = { 0 }, fd3[6] = { 3 };
+	int pfd[2];
+	if (pipe(pfd) != 0 || dup2(pfd[0], 900) != 900)
+		FAIL("pipe");
+	long none[6] = { 0 }, fd3[6] = { 900 };
 	struct si_log_pending a, b;
 	si_log_before(&a, &site, 110, none, false);	/* pair */
 	si_log_before(&b, &site, 3, fd3, false);	/* split, nested as a signal handler would */
@@ -554,8 +647,8 @@ pair_timing(void)
 	si_log_after(&a, &site, 110, none, 9);
 	char *got = slurp(p);
 	regex_t re;
-	regcomp(&re, "^/lib/libc.so.6 0x1234 -- close\\(3\\) = \\?\n"
-		     "/lib/libc.so.6 0x1234 -- close\\(3\\) = 0 <0\\.00[0-9]{4}>\n"
+	regcomp(&re, "^/lib/libc.so.6 0x1234 -- close\\(900\\) = \\?\n"
+		     "/lib/libc.so.6 0x1234 -- close\\(900\\) = 0 <0\\.00[0-9]{4}>\n"
 		     "/lib/libc.so.6 0x1234 -- getppid\\(\\) = \\?\n"
 		     "/lib/libc.so.6 0x1234 -- getppid\\(\\) = 9 <0\\.00[0-9]{4}>\n$",
 		REG_EXTENDED);
@@ -672,6 +765,7 @@ static const struct {
 	{ "pairs", pairs },
 	{ "pair_timing", pair_timing },
 	{ "pair_threads", pair_threads },
+	{ "quick_fds", quick_fds },
 };
 
 int

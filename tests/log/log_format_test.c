@@ -35,8 +35,9 @@ readable(const void *p, size_t len)
 }
 
 static size_t
-fake_read(void *dst, uint64_t addr, size_t len)
+fake_read(const struct si_log_call *call, void *dst, uint64_t addr, size_t len)
 {
+	(void)call;
 	for (int i = 0; i < n_regions; i++) {
 		uint64_t lo = (uint64_t)(uintptr_t)regions[i].p, hi = lo + regions[i].len;
 		if (addr >= lo && addr < hi) {
@@ -50,8 +51,9 @@ fake_read(void *dst, uint64_t addr, size_t len)
 
 /* The real thing, as log.c does it: never faults, whatever the address. */
 static size_t
-vm_read(void *dst, uint64_t addr, size_t len)
+vm_read(const struct si_log_call *call, void *dst, uint64_t addr, size_t len)
 {
+	(void)call;
 	struct iovec local = { dst, len }, remote = { (void *)(uintptr_t)addr, len };
 	ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 	return r < 0 ? 0 : (size_t)r;

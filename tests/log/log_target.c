@@ -10,6 +10,8 @@
  *   signals      20000 getpid() while a 200us timer's SIGALRM handler calls getppid(); prints
  *                "handled N", the number of handler runs
  *   blocked      3 getppid(), then read(0, buf, 1), which waits until the test writes a byte
+ *   quick_io DIR 8 threads, 1000 times each: write(/dev/null, "abc", 3), pread64 and fstat of a
+ *                file in DIR, write and read of 1 byte through a pipe of its own
  * Its checks live in check_log.py; it only makes the calls, and reports failures by its status.
  */
 #define _GNU_SOURCE
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -81,6 +84,47 @@ getppid_loop(void *arg)
 	return arg;
 }
 
+static int null_fd, file_fd;
+
+static void *
+quick_io_loop(void *arg)
+{
+	int p[2];
+	char c, buf[4];
+	struct stat st;
+	if (pipe(p) != 0)
+		return (void *)1;
+	for (int i = 0; i < PER_THREAD; i++) {
+		if (write(null_fd, "abc", 3) != 3 || pread(file_fd, buf, 4, 0) != 4 ||
+		    fstat(file_fd, &st) != 0 || write(p[1], "p", 1) != 1 || read(p[0], &c, 1) != 1)
+			return (void *)1;
+	}
+	close(p[0]);
+	close(p[1]);
+	return arg;
+}
+
+static int
+quick_io(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/quick-file", dir);
+	null_fd = open("/dev/null", O_WRONLY);
+	file_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (null_fd < 0 || file_fd < 0 || write(file_fd, "data", 4) != 4)
+		return 1;
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, quick_io_loop, NULL);
+	int bad = 0;
+	for (int i = 0; i < THREADS; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad |= r != NULL;
+	}
+	return bad;
+}
+
 static volatile sig_atomic_t handled;
 
 static void
@@ -112,6 +156,8 @@ main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (strcmp(mode, "decoded") == 0 && argc > 2)
 		return decoded(argv[2]);
+	if (strcmp(mode, "quick_io") == 0 && argc > 2)
+		return quick_io(argv[2]);
 	if (strcmp(mode, "after_exec") == 0) {
 		printf("exec ok\n");
 		return 0;
@@ -152,6 +198,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: log_target decoded DIR | threads | quiet | forker | hooked | signals | "
-			"blocked\n");
+			"blocked | quick_io DIR\n");
 	return 2;
 }
