@@ -1,7 +1,8 @@
 /*
  * analyse.c -- decodes a code region with Zydis and records, per instruction, what limits
- * patching: syscall sites, jump/call targets, relative operands, padding, control flow that does
- * not fall through.  It only reads; it never decides where a patch goes (plan.c does).
+ * patching: syscall sites, jump/call targets (exception landing pads, from landing.c, included),
+ * relative operands, padding, control flow that does not fall through.  It only reads; it never
+ * decides where a patch goes (plan.c does).
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -236,6 +237,45 @@ scan_rel32_targets(const struct si_code *code, const struct growing *regions,
 	return true;
 }
 
+struct pad_sink {
+	struct growing *targets;
+	uint64_t lo, hi;	/* the code */
+	bool oom;
+};
+
+static void
+add_pad(void *ctx, uint64_t pad)
+{
+	struct pad_sink *s = ctx;
+	if (pad < s->lo || pad >= s->hi || s->oom)
+		return;
+	uint64_t *slot = grow(s->targets);
+	if (slot)
+		*slot = pad;
+	else
+		s->oom = true;
+}
+
+/*
+ * Exception landing pads: the unwinder jumps there, so they are targets like any branch's.  Only
+ * the FDEs of the functions decoded are read (all of libc's would cost ~30 us): a landing pad is
+ * relative to its own FDE's start unless the LSDA gives an LPStart, and compilers keep pads in
+ * the same function part as their call sites (GCC's hot/cold parts each have an FDE and LSDA).
+ * A pad put by an explicit LPStart into code only another FDE covers (LLVM's basic-block
+ * sections can) would be missed: syscall-intercept-scan --landing-pads reports such pads as
+ * "not marked" (none on the machines measured, docs/CENSUS.md).
+ */
+static bool
+landing_pad_targets(const struct si_code *code, const struct growing *regions,
+		    struct growing *targets)
+{
+	struct pad_sink sink = { targets, code->addr, code->addr + code->len, false };
+	const uint64_t *r = regions->v;
+	for (size_t k = 0; k < regions->n && !sink.oom; k++)
+		si_landing_pads(code->eh, r[2 * k], r[2 * k + 1], add_pad, &sink);
+	return !sink.oom;
+}
+
 int
 si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_starts,
 	   struct si_analysis *out)
@@ -254,6 +294,8 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	if (!regions_to_decode(code, starts, n_starts, &regions))
 		goto oom;
 	if (code->sparse && regions.n && !scan_rel32_targets(code, &regions, &targets))
+		goto oom;
+	if (code->eh && !landing_pad_targets(code, &regions, &targets))
 		goto oom;
 
 	ZydisDecoder dec;

@@ -3,7 +3,8 @@
  * in older glibc, ld.so, or every object with INTERCEPT_ALL_OBJS) and, for each, its code (the
  * executable sections) and every address known to start a function: FDEs from .eh_frame_hdr
  * and symbols from the ELF file's .symtab/.dynsym.  Those starts are jump targets the analyser
- * cannot see from the code alone.  It only reads.
+ * cannot see from the code alone.  It also notes the object's readable segments, the only
+ * memory landing.c may read its unwind tables from.  It only reads.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -103,7 +104,15 @@ visit(struct dl_phdr_info *info, size_t size, void *data)
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_GNU_EH_FRAME)
-			o->eh_frame_hdr = info->dlpi_addr + ph->p_vaddr;
+			o->eh_frame_hdr = o->eh.eh_frame_hdr = info->dlpi_addr + ph->p_vaddr;
+		/* The loader maps each segment whole: unwind tables are read only from these. */
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && o->eh.n_seg < SI_MAX_SEGMENTS) {
+			uint64_t start = info->dlpi_addr + ph->p_vaddr;
+			o->eh.seg[o->eh.n_seg].start = start;
+			o->eh.seg[o->eh.n_seg].end = start + ph->p_memsz;
+			o->eh.seg[o->eh.n_seg].bytes = (const uint8_t *)start;
+			o->eh.n_seg++;
+		}
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || o->n_text == SI_MAX_SEGMENTS)
 			continue;
 		o->text[o->n_text].start = info->dlpi_addr + ph->p_vaddr;

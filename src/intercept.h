@@ -33,6 +33,8 @@ struct si_insn {
 	uint8_t len;
 };
 
+struct si_eh_view;
+
 /* Code to analyse: `bytes` is where it can be read now, `addr` where it runs. */
 struct si_code {
 	const uint8_t *bytes;
@@ -44,6 +46,11 @@ struct si_code {
 	 * is one SI_INSN_INVALID pseudo-instruction per gap.
 	 */
 	bool sparse;
+	/*
+	 * The unwind tables of the object holding the code, or NULL: the exception landing pads of
+	 * the functions decoded become targets (the unwinder jumps there; no instruction does).
+	 */
+	const struct si_eh_view *eh;
 };
 
 struct si_analysis {
@@ -144,9 +151,32 @@ int si_activate(const struct si_write *w, size_t n, uint64_t seg_start, uint64_t
 /* Maps `size` bytes read-write within rel32 reach of every address in [lo, hi); NULL if none. */
 void *si_map_near(uint64_t lo, uint64_t hi, size_t size);
 
+#define SI_MAX_SEGMENTS 16
+
+/* ---- landing pads: where the unwinder jumps (landing.c) */
+
+/*
+ * Where an object's unwind tables can be read: its .eh_frame_hdr, and the mapped ranges
+ * [start, end) of run-time addresses (readable now at `bytes`) that every read must stay in.
+ */
+struct si_eh_view {
+	uint64_t eh_frame_hdr;	/* run-time address, or 0 */
+	struct {
+		uint64_t start, end;
+		const uint8_t *bytes;
+	} seg[SI_MAX_SEGMENTS];
+	int n_seg;
+};
+/*
+ * Calls add(ctx, pad) for every landing pad named by the LSDAs of the FDEs of functions that
+ * start in [lo, hi), or start before lo and may cover it.  Returns how many (a pad may repeat).
+ * Never fails: unwind data that cannot be read, or is in an unknown form, gives fewer pads.
+ */
+size_t si_landing_pads(const struct si_eh_view *v, uint64_t lo, uint64_t hi,
+		       void (*add)(void *ctx, uint64_t pad), void *ctx);
+
 /* ---- discover: the loaded objects to patch */
 
-#define SI_MAX_SEGMENTS 16
 struct si_object {
 	char path[512];
 	uint64_t base;		/* load bias */
@@ -156,6 +186,7 @@ struct si_object {
 	} text[SI_MAX_SEGMENTS];
 	int n_text;
 	uint64_t eh_frame_hdr;	/* run-time address of .eh_frame_hdr, or 0 */
+	struct si_eh_view eh;	/* the same, with the readable segments (for landing pads) */
 	bool is_libc, is_ldso;
 	/* results, for INTERCEPT_DEBUG_DUMP */
 	size_t n_sites, n_window, n_padding, n_unpatched;

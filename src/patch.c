@@ -111,6 +111,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 		.addr = o->text[seg].start,
 		.len = o->text[seg].end - o->text[seg].start,
 		.sparse = true,
+		.eh = &o->eh,
 	};
 	struct si_analysis a;
 	if (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0) {

@@ -324,6 +324,67 @@ FUNC pat_far_filler_after
 END pat_far_filler_after
 SITES far, .Lfar
 
+/* 19. an exception landing pad right after the syscall.  No branch goes there: only the
+ *     unwinder does, sent by the LSDA below when an unwind (a forced one, as pthread_cancel
+ *     starts) passes the call to pat_lsda_unwind.  The 3-byte test after the syscall would
+ *     complete a 5-byte window, and the unwinder would then land inside the jump; the window
+ *     must take the mov before the syscall instead.
+ *     long pat_lsda(long k): k = 0 -> getpid; k != 0 -> 1000, by the landing pad, no syscall */
+	.p2align 4
+FUNC pat_lsda
+	.cfi_startproc
+	.cfi_personality 0x9b, DW.ref.__gcc_personality_v0
+	.cfi_lsda 0x1b, .Llsda_table
+	push %rbx
+	.cfi_def_cfa_offset 16
+	.cfi_offset %rbx, -16
+	mov %rdi, %rbx
+	test %rdi, %rdi
+	jz 1f
+.Llsda_call:
+	call pat_lsda_unwind
+.Llsda_call_end:
+	ud2
+1:	mov $NR_GETPID, %eax
+.Llsda:
+	syscall
+.Llsda_pad:
+	test %rbx, %rbx		/* rbx (k) as the unwinder restored it; rax: the exception */
+	jnz 2f
+	pop %rbx
+	.cfi_remember_state
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_restore_state
+2:	mov $1000, %eax
+	pop %rbx
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_endproc
+END pat_lsda
+SITES lsda, .Llsda
+
+/* Starts a forced unwind of the stack, as pthread_cancel does; it never returns. */
+	.p2align 4
+FUNC pat_lsda_unwind
+	.cfi_startproc
+	sub $8, %rsp
+	.cfi_def_cfa_offset 16
+	lea pat_lsda_exception(%rip), %rdi
+	lea pat_lsda_stop(%rip), %rsi
+	xor %edx, %edx
+	call _Unwind_ForcedUnwind@PLT
+	ud2			/* it returned: no landing pad was found */
+	.cfi_endproc
+END pat_lsda_unwind
+/* The forced unwind's stop function: "go on" for every frame. */
+FUNC pat_lsda_stop
+	.cfi_startproc
+	xor %eax, %eax		/* _URC_NO_REASON */
+	ret
+	.cfi_endproc
+END pat_lsda_stop
+
 /* The extent of the code above, for the unit tests (a data table: no symbol in the text). */
 .Lpat_code_end:
 	.pushsection .data.rel.ro, "aw"
@@ -332,6 +393,47 @@ SITES far, .Lfar
 pat_code_bounds:
 	.quad pat_first_body, .Lpat_code_end
 	.popsection
+
+/* The landing pad of pat_lsda, for the unit tests */
+	.pushsection .data.rel.ro, "aw"
+	.balign 8
+	.globl pat_lsda_pads
+pat_lsda_pads:
+	.quad .Llsda_pad, 0
+	.popsection
+
+/*
+ * pat_lsda's LSDA, as GCC writes one for a cleanup: no LPStart (offsets are from the function's
+ * start), no type table, uleb128 call sites; one call site, the call to pat_lsda_unwind, whose
+ * landing pad is .Llsda_pad (action 0: a cleanup, which is what __gcc_personality_v0 runs).
+ */
+	.section .gcc_except_table, "a", @progbits
+.Llsda_table:
+	.byte 0xff		/* LPStart encoding: omitted */
+	.byte 0xff		/* TType encoding: omitted */
+	.byte 0x01		/* call-site encoding: uleb128 */
+	.uleb128 .Llsda_cs_end - .Llsda_cs
+.Llsda_cs:
+	.uleb128 .Llsda_call - pat_lsda
+	.uleb128 .Llsda_call_end - .Llsda_call
+	.uleb128 .Llsda_pad - pat_lsda
+	.uleb128 0
+.Llsda_cs_end:
+
+/* The personality routine's address, for .cfi_personality's indirect encoding (as GCC emits it) */
+	.hidden DW.ref.__gcc_personality_v0
+	.weak DW.ref.__gcc_personality_v0
+	.section .data.rel.local.DW.ref.__gcc_personality_v0, "awG", @progbits, DW.ref.__gcc_personality_v0, comdat
+	.balign 8
+	.type DW.ref.__gcc_personality_v0, @object
+	.size DW.ref.__gcc_personality_v0, 8
+DW.ref.__gcc_personality_v0:
+	.quad __gcc_personality_v0
+
+	.bss
+	.balign 16
+pat_lsda_exception:		/* struct _Unwind_Exception; exception_class 0 */
+	.zero 32
 
 	.data
 	.balign 8

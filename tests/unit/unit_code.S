@@ -128,6 +128,109 @@ G u_busy_start
 	.fill 7, 1, 0x90
 G u_busy_end
 
+/* ---- landing pads in LSDA forms GCC does not emit by default (never run) ------------------ */
+/* u_lsda_a: LPStart given (pc-relative sdata4, not the function start), a type table, udata4
+ * call sites, one of them without a landing pad (0) */
+	.p2align 4
+G u_lsda_start
+	.cfi_startproc
+	.cfi_personality 0x9b, DW.ref.__gcc_personality_v0
+	.cfi_lsda 0x1b, .Lul_lsda_a
+	push %rbx
+	.cfi_def_cfa_offset 16
+.Lul_cs1:
+	call u_basic_f2
+.Lul_cs2:
+	call u_basic_f2
+.Lul_cs3:
+	call u_basic_f2
+.Lul_cs_end:
+	pop %rbx
+	.cfi_remember_state
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_restore_state
+.Lul_lpstart:
+	nop
+.Lul_pad1:
+	mov $39, %eax
+	syscall
+.Lul_pad2:
+	nop
+	pop %rbx
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_endproc
+/* u_lsda_b: function-relative udata4 LPStart, sleb128 call sites, the LSDA pointer as a
+ * pc-relative sdata8 (a second CIE) */
+	.p2align 4
+G u_lsda_b
+	.cfi_startproc
+	.cfi_personality 0x9b, DW.ref.__gcc_personality_v0
+	.cfi_lsda 0x1c, .Lul_lsda_b
+	push %rbx
+	.cfi_def_cfa_offset 16
+.Lul_b_cs:
+	call u_basic_f2
+.Lul_b_cs_end:
+	pop %rbx
+	.cfi_remember_state
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_restore_state
+	mov $39, %eax
+	syscall
+.Lul_pad3:
+	mov %rax, %rbx
+	pop %rbx
+	.cfi_def_cfa_offset 8
+	ret
+	.cfi_endproc
+G u_lsda_end
+MARKS lsda, .Lul_pad1, .Lul_pad2, .Lul_pad3
+
+	.section .gcc_except_table, "a", @progbits
+.Lul_lsda_a:
+	.byte 0x1b			/* LPStart: pc-relative sdata4 */
+	.long .Lul_lpstart - .
+	.byte 0x9b			/* TType: indirect pc-relative sdata4, and its offset */
+	.uleb128 .Lul_ttype - .Lul_ttype_off
+.Lul_ttype_off:
+	.byte 0x03			/* call sites: udata4 */
+	.uleb128 .Lul_cs_a_end - .Lul_cs_a
+.Lul_cs_a:
+	.long .Lul_cs1 - u_lsda_start, .Lul_cs2 - .Lul_cs1, 0	/* no landing pad */
+	.uleb128 0
+	.long .Lul_cs2 - u_lsda_start, .Lul_cs3 - .Lul_cs2, .Lul_pad1 - .Lul_lpstart
+	.uleb128 1
+	.long .Lul_cs3 - u_lsda_start, .Lul_cs_end - .Lul_cs3, .Lul_pad2 - .Lul_lpstart
+	.uleb128 0
+.Lul_cs_a_end:
+	.byte 1, 0			/* action 1: type filter 1, no next action */
+	.balign 4
+	.long 0				/* type 1: catch (...) */
+.Lul_ttype:
+.Lul_lsda_b:
+	.byte 0x43			/* LPStart: function-relative udata4 */
+	.long .Lul_b_cs - u_lsda_b	/* = the call site: pads count from there */
+	.byte 0xff			/* no type table */
+	.byte 0x09			/* call sites: sleb128 */
+	.uleb128 .Lul_cs_b_end - .Lul_cs_b
+.Lul_cs_b:
+	.sleb128 .Lul_b_cs - u_lsda_b, .Lul_b_cs_end - .Lul_b_cs, .Lul_pad3 - .Lul_b_cs
+	.uleb128 0
+.Lul_cs_b_end:
+
+	.hidden DW.ref.__gcc_personality_v0
+	.weak DW.ref.__gcc_personality_v0
+	.section .data.rel.local.DW.ref.__gcc_personality_v0, "awG", @progbits, DW.ref.__gcc_personality_v0, comdat
+	.balign 8
+	.type DW.ref.__gcc_personality_v0, @object
+	.size DW.ref.__gcc_personality_v0, 8
+DW.ref.__gcc_personality_v0:
+	.quad __gcc_personality_v0
+
+	.text
 /* ---- executed after relocation ------------------------------------------------------------ */
 /* long u_exec_load(void) = u_val: relocate the mov, append ret */
 	.p2align 4

@@ -5,10 +5,13 @@
  * padding jumps sit in unreachable nop/int3 fill within rel8 reach), si_relocate (rel8 branches
  * widened with the same absolute target, RIP-relative operands keeping their absolute address,
  * checked by decoding with Zydis and by running the moved code; calls and rel8-only branches
- * refused), and si_emit_trampoline/si_emit_window (decoded and checked against the patch).  The
- * plan invariants are also checked over the whole text of this machine's libc.so.6 and ld.so.
- * Usage: unit_tests [analyse|plan|relocate|emit|system|all].  It only reads live text; the only
- * code it runs is code it relocated into its own mapping.  It must never patch anything.
+ * refused), si_emit_trampoline/si_emit_window (decoded and checked against the patch), and
+ * si_landing_pads (every landing pad of hand-written LSDAs found, a window never covering one,
+ * and corrupt or truncated unwind data read without a single byte outside the mapped view).
+ * The plan invariants are also checked over the whole text of this machine's libc.so.6 and
+ * ld.so, with their landing pads.  Usage: unit_tests [analyse|plan|relocate|emit|landing|
+ * system|all].  It only reads live text; the only code it runs is code it relocated into its
+ * own mapping.  It must never patch anything.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -33,6 +36,8 @@ extern const uint8_t u_basic_start[], u_basic_f2[], u_basic_f3[], u_basic_end[];
 extern const uint8_t u_dense_start[], u_dense_end[], u_calls_start[], u_calls_f2[], u_calls_f3[],
 	u_calls_end[], u_busy_start[], u_busy_end[];
 extern const uint64_t u_basic_marks[], u_dense_marks[], u_calls_marks[];
+extern const uint8_t u_lsda_start[], u_lsda_end[];
+extern const uint64_t u_lsda_marks[];
 extern const uint8_t u_exec_load[], u_exec_store[], u_exec_lea[], u_exec_cmp[], u_exec_jcc[],
 	u_exec_jmp[], u_odd[], u_odd_end[];
 extern uint64_t u_val, u_val2;
@@ -41,8 +46,9 @@ extern const uint8_t pat_first_body[], pat_first[], pat_int3_body[], pat_int3[],
 	pat_nop[], pat_last[], pat_last_next[], pat_exit[], pat_after[], pat_at[], pat_at_ret[],
 	pat_loop[], pat_riprel_before[], pat_riprel_after[], pat_endbr[], pat_endbr_tight_body[],
 	pat_endbr_tight[], pat_b2b[], pat_b2b3[], pat_jcc[], pat_targets[],
-	pat_far_filler_before[], pat_far[], pat_far_filler_after[];
-extern const uint64_t pat_far_sites[], pat_targets_sites[];
+	pat_far_filler_before[], pat_far[], pat_far_filler_after[], pat_lsda[],
+	pat_lsda_unwind[], pat_lsda_stop[];
+extern const uint64_t pat_far_sites[], pat_targets_sites[], pat_lsda_sites[], pat_lsda_pads[];
 
 #define A(p) ((uint64_t)(uintptr_t)(p))
 
@@ -75,15 +81,42 @@ absolute_ref(const struct decoded *d, uint64_t addr, uint64_t *abs)
 	return false;
 }
 
+/* Analyses [start, end); with eh, the landing pads of the code's functions are targets. */
 static void
-analyse(const void *start, const void *end, const uint64_t *starts, size_t n_starts,
-	struct si_analysis *a)
+analyse_eh(const void *start, const void *end, const uint64_t *starts, size_t n_starts,
+	   const struct si_eh_view *eh, struct si_analysis *a)
 {
-	struct si_code code = { .bytes = start, .addr = A(start), .len = (size_t)(A(end) - A(start)) };
+	struct si_code code = { .bytes = start, .addr = A(start), .len = (size_t)(A(end) - A(start)),
+				.eh = eh };
 	int r = si_analyse(&code, starts, n_starts, a);
 	if (r != 0) {
 		printf("FAIL: si_analyse returned %d\n", r);
 		exit(1);
+	}
+}
+
+static void
+analyse(const void *start, const void *end, const uint64_t *starts, size_t n_starts,
+	struct si_analysis *a)
+{
+	analyse_eh(start, end, starts, n_starts, NULL, a);
+}
+
+/* The unwind view of a loaded object, as discover.c makes it: every readable PT_LOAD. */
+static void
+view_of(const struct dl_phdr_info *info, struct si_eh_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		if (ph->p_type == PT_GNU_EH_FRAME)
+			v->eh_frame_hdr = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && v->n_seg < SI_MAX_SEGMENTS) {
+			v->seg[v->n_seg].start = info->dlpi_addr + ph->p_vaddr;
+			v->seg[v->n_seg].end = v->seg[v->n_seg].start + ph->p_memsz;
+			v->seg[v->n_seg].bytes = (const uint8_t *)v->seg[v->n_seg].start;
+			v->n_seg++;
+		}
 	}
 }
 
@@ -388,7 +421,7 @@ test_analyse(void)
 
 	/* the patterns: every listed site found, nothing else */
 	analyse((const void *)pat_code_bounds[0], (const void *)pat_code_bounds[1], NULL, 0, &a);
-	CHECK(a.n_syscalls == 21, "patterns: %zu syscalls found, expected 21", a.n_syscalls);
+	CHECK(a.n_syscalls == 22, "patterns: %zu syscalls found, expected 22", a.n_syscalls);
 	si_analysis_free(&a);
 	printf("analyse: done\n");
 }
@@ -538,7 +571,7 @@ test_plan(void)
 		pat_nop, pat_last, pat_last_next, pat_exit, pat_after, pat_at, pat_at_ret, pat_loop,
 		pat_riprel_before, pat_riprel_after, pat_endbr, pat_endbr_tight_body, pat_endbr_tight,
 		pat_b2b, pat_b2b3, pat_jcc, pat_targets, pat_far_filler_before, pat_far,
-		pat_far_filler_after };
+		pat_far_filler_after, pat_lsda, pat_lsda_unwind, pat_lsda_stop };
 	uint64_t ps[sizeof(fs) / sizeof(fs[0])];
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
 		ps[i] = A(fs[i]);
@@ -775,6 +808,214 @@ test_emit(void)
 	printf("emit: done\n");
 }
 
+/* ---- landing pads */
+
+struct pads {
+	uint64_t v[256];
+	size_t n;
+};
+
+static void
+collect_pad(void *ctx, uint64_t pad)
+{
+	struct pads *p = ctx;
+	if (p->n < sizeof(p->v) / sizeof(p->v[0]))
+		p->v[p->n++] = pad;
+}
+
+static bool
+has_pad(const struct pads *p, uint64_t pad)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i] == pad)
+			return true;
+	return false;
+}
+
+static int
+find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && A(pat_lsda) >= lo && A(pat_lsda) < lo + ph->p_memsz) {
+			view_of(info, data);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A copy of a segment between two inaccessible pages: a read outside it faults. */
+struct guarded {
+	uint8_t *map;
+	size_t size, room;
+};
+
+static bool
+guarded_init(struct guarded *g, size_t len)
+{
+	size_t page = 4096;
+	g->room = (len + page - 1) / page * page;
+	g->size = g->room + 2 * page;
+	g->map = mmap(NULL, g->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->map == MAP_FAILED)
+		return false;
+	return mprotect(g->map + page, g->room, PROT_READ | PROT_WRITE) == 0;
+}
+
+/* Copies len bytes from src against the front (at_end false) or back guard page. */
+static uint8_t *
+guarded_place(struct guarded *g, const uint8_t *src, size_t len, bool at_end)
+{
+	uint8_t *dst = g->map + 4096 + (at_end ? g->room - len : 0);
+	memcpy(dst, src, len);
+	return dst;
+}
+
+/*
+ * Corrupt and truncated unwind data: every FDE, CIE and LSDA byte of this executable changed at
+ * random, and the view cut short at every byte, the tables copied between inaccessible pages.
+ * Whatever si_landing_pads makes of it, it must read nothing outside the view.
+ */
+static void
+test_landing_corrupt(const struct si_eh_view *live)
+{
+	int s = -1;
+	for (int i = 0; i < live->n_seg; i++)
+		if (live->eh_frame_hdr >= live->seg[i].start && live->eh_frame_hdr < live->seg[i].end)
+			s = i;
+	CHECK(s >= 0, "no segment holds .eh_frame_hdr");
+	if (s < 0)
+		return;
+	const uint8_t *src = live->seg[s].bytes;
+	size_t len = live->seg[s].end - live->seg[s].start;
+	size_t from = live->eh_frame_hdr - live->seg[s].start;	/* unwind tables start here */
+	struct guarded g;
+	CHECK(guarded_init(&g, len), "no memory for the guarded copy");
+	struct si_eh_view v = { .eh_frame_hdr = live->eh_frame_hdr, .n_seg = 1 };
+	v.seg[0].start = live->seg[s].start;
+	struct pads p = { .n = 0 };
+	size_t total = 0;
+
+	/* the copy, whole, at either end: the same pads as in place */
+	struct pads want = { .n = 0 };
+	si_landing_pads(live, 0, UINT64_MAX, collect_pad, &want);
+	for (int at_end = 0; at_end < 2; at_end++) {
+		v.seg[0].bytes = guarded_place(&g, src, len, at_end);
+		v.seg[0].end = v.seg[0].start + len;
+		p.n = 0;
+		si_landing_pads(&v, 0, UINT64_MAX, collect_pad, &p);
+		CHECK(p.n == want.n && want.n >= 4, "guarded copy: %zu pads, in place %zu", p.n,
+		      want.n);
+	}
+	/* cut short at every byte of the tables: a read past the cut hits the guard page */
+	for (size_t cut = from; cut <= len; cut++) {
+		v.seg[0].bytes = guarded_place(&g, src, cut, true);
+		v.seg[0].end = v.seg[0].start + cut;
+		p.n = 0;
+		total += si_landing_pads(&v, 0, UINT64_MAX, collect_pad, &p);
+	}
+	/* random bytes changed; the view alternately against either guard page */
+	uint64_t rng = 0x9e3779b97f4a7c15;
+	for (int round = 0; round < 20000; round++) {
+		v.seg[0].bytes = guarded_place(&g, src, len, round & 1);
+		v.seg[0].end = v.seg[0].start + len;
+		uint8_t *b = (uint8_t *)v.seg[0].bytes;
+		int flips = 1 + round % 4;
+		for (int k = 0; k < flips; k++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			size_t at = from + (size_t)(rng % (len - from));
+			b[at] = (uint8_t)(rng >> 32);
+			if (rng & (1ULL << 40))		/* also make lengths and offsets large */
+				b[at] = (rng & (1ULL << 41)) ? 0xff : 0x80;
+		}
+		p.n = 0;
+		total += si_landing_pads(&v, 0, UINT64_MAX, collect_pad, &p);
+	}
+	munmap(g.map, g.size);
+	/* a view without segments, a table outside them, an empty range */
+	struct si_eh_view none = { .eh_frame_hdr = live->eh_frame_hdr };
+	CHECK(si_landing_pads(&none, 0, UINT64_MAX, collect_pad, &p) == 0,
+	      "pads read from a view without segments");
+	struct si_eh_view outside = *live;
+	outside.eh_frame_hdr = 8;
+	CHECK(si_landing_pads(&outside, 0, UINT64_MAX, collect_pad, &p) == 0,
+	      "pads read from a .eh_frame_hdr outside the view");
+	CHECK(si_landing_pads(live, A(pat_lsda), A(pat_lsda), collect_pad, &p) == 0,
+	      "pads found in an empty range");
+	CHECK(si_landing_pads(NULL, 0, UINT64_MAX, collect_pad, &p) == 0, "pads without a view");
+	printf("landing: %zu cuts and 20000 corruptions read within bounds (%zu pads found in "
+	       "them)\n", len - from + 1, total);
+}
+
+static void
+test_landing(void)
+{
+	struct si_eh_view v;
+	memset(&v, 0, sizeof(v));
+	dl_iterate_phdr(find_self, &v);
+	CHECK(v.eh_frame_hdr && v.n_seg > 0, "no unwind view of the test program");
+
+	/* the hand-written LSDAs of unit_code.S, in every encoding they use */
+	struct pads p = { .n = 0 };
+	si_landing_pads(&v, A(u_lsda_start), A(u_lsda_end), collect_pad, &p);
+	size_t n_marks = 0;
+	for (const uint64_t *m = u_lsda_marks; *m; m++, n_marks++)
+		CHECK(has_pad(&p, *m), "u_lsda: landing pad %#lx not found", (unsigned long)*m);
+	CHECK(p.n == n_marks, "u_lsda: %zu landing pads found, expected %zu", p.n, n_marks);
+
+	/* pat_lsda's, asked for by a range inside the function (the FDE before it is read) */
+	p.n = 0;
+	si_landing_pads(&v, A(pat_lsda) + 4, A(pat_lsda) + 5, collect_pad, &p);
+	CHECK(p.n == 1 && p.v[0] == pat_lsda_pads[0], "pat_lsda: %zu pads, the first %#lx, "
+	      "expected only %#lx", p.n, (unsigned long)(p.n ? p.v[0] : 0),
+	      (unsigned long)pat_lsda_pads[0]);
+	/* the whole object: all of them */
+	p.n = 0;
+	si_landing_pads(&v, 0, UINT64_MAX, collect_pad, &p);
+	CHECK(has_pad(&p, pat_lsda_pads[0]) && p.n >= n_marks + 1,
+	      "whole object: %zu landing pads, pat_lsda's %sfound", p.n,
+	      has_pad(&p, pat_lsda_pads[0]) ? "" : "not ");
+
+	/*
+	 * The planner: the landing pad right after pat_lsda's syscall is a target, and the window
+	 * takes the mov before the syscall.  Without the LSDA it would take the test after it (the
+	 * shape is real: the old plan covered the pad).
+	 */
+	const uint8_t *fs[] = { pat_far_filler_after, pat_lsda, pat_lsda_unwind, pat_lsda_stop };
+	uint64_t starts[4];
+	for (size_t i = 0; i < 4; i++)
+		starts[i] = A(fs[i]);
+	uint64_t pad = pat_lsda_pads[0];
+	for (int with_eh = 0; with_eh < 2; with_eh++) {
+		struct si_analysis a;
+		analyse_eh((const void *)pat_code_bounds[0], (const void *)pat_code_bounds[1], starts,
+			   4, with_eh ? &v : NULL, &a);
+		struct si_patch *q = plan(&a);
+		size_t n[3];
+		check_plan(with_eh ? "lsda" : "lsda (blind)", &a, q, n);
+		const struct si_patch *site = patch_for(&a, q, pat_lsda_sites[0]);
+		CHECK(site && site->method == SI_PATCH_JMP_WINDOW, "pat_lsda: not a window");
+		size_t i = si_insn_at(&a, pad);
+		if (with_eh) {
+			CHECK(has(&a, i, SI_INSN_TARGET), "pat_lsda: landing pad not a target");
+			CHECK(site && !(site->start < pad && pad < site->end),
+			      "pat_lsda: window %#lx-%#lx covers the landing pad %#lx",
+			      (unsigned long)site->start, (unsigned long)site->end, (unsigned long)pad);
+		} else {
+			CHECK(site && site->start < pad && pad < site->end,
+			      "pat_lsda: without landing pads the window does not cover the pad: the "
+			      "shape no longer tests anything");
+		}
+		free(q);
+		si_analysis_free(&a);
+	}
+	test_landing_corrupt(&v);
+	printf("landing: done\n");
+}
+
 /* ---- this machine's libc and ld.so */
 
 static int
@@ -792,7 +1033,9 @@ each_object(struct dl_phdr_info *info, size_t size, void *data)
 			continue;
 		const uint8_t *s = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
 		struct si_analysis a;
-		analyse(s, s + ph->p_memsz, NULL, 0, &a);
+		struct si_eh_view v;
+		view_of(info, &v);
+		analyse_eh(s, s + ph->p_memsz, NULL, 0, &v, &a);
 		struct si_patch *p = plan(&a);
 		size_t n[3];
 		check_plan(base, &a, p, n);
@@ -835,6 +1078,8 @@ main(int argc, char **argv)
 		test_relocate();
 	if (all || !strcmp(which, "emit"))
 		test_emit();
+	if (all || !strcmp(which, "landing"))
+		test_landing();
 	if (all || !strcmp(which, "system"))
 		test_system();
 	printf("%d checks, %d failed\n%s\n", checks, failures, failures ? "FAIL" : "PASS");

@@ -3,7 +3,9 @@
 # syscall-intercept-scan --summary over every shared library under /usr/lib and /lib (files
 # named *.so or *.so.*, each file once however many names it has), and prints the totals, the
 # numbers for libc and ld.so, the files with unpatched sites and the unpatched sites grouped by
-# reason (the input of docs/CENSUS.md).  The raw scanner output goes to OUTDIR/census.txt
+# reason, and the exception landing pads (how many, how many in decoded code, any that a plan
+# made without them would have covered, any the analysis missed) (the input of
+# docs/CENSUS.md).  The raw scanner output goes to OUTDIR/census.txt
 # (default: a temporary folder, removed).  It only reads the libraries.
 set -u
 scan=${1:?usage: census.sh SCANNER [OUTDIR]}
@@ -23,7 +25,7 @@ find /usr/lib /lib -xdev \( -name '*.so' -o -name '*.so.*' \) \( -type f -o -typ
 n_files=$(wc -l <"$out/files.txt")
 
 # In batches, so one huge command line never fails.
-tr '\n' '\0' <"$out/files.txt" | xargs -0 -n 200 "$scan" --summary --quiet >"$out/raw.txt"
+tr '\n' '\0' <"$out/files.txt" | xargs -0 -n 200 "$scan" --summary --quiet --landing-pads >"$out/raw.txt"
 grep -v '^total: ' "$out/raw.txt" >"$out/census.txt"
 
 awk -v n_files="$n_files" '
@@ -36,6 +38,10 @@ awk -v n_files="$n_files" '
 			n = substr($0, RSTART + 1); sub(/ .*/, "", n)
 			notcode += n; datafile[$1] = n " of " $2
 		}
+		next
+	}
+	/: [0-9]+ landing pads, / {
+		pads += $2; pads_dec += $5; pads_old += $9; pads_missed += $15
 		next
 	}
 	/ unpatched: / {
@@ -51,6 +57,7 @@ awk -v n_files="$n_files" '
 		printf "real syscall instructions (in executable sections):\n"
 		printf "  sites: %d   unpatched: %d   patchable: %.3f%%\n", cs, cu, cs ? 100 * (cs - cu) / cs : 100
 		printf "bytes 0f 05 outside code sections that the library takes for sites: %d\n", notcode
+		printf "exception landing pads: %d, in decoded code: %d, inside windows planned without them: %d, not marked as targets: %d\n", pads, pads_dec, pads_old, pads_missed
 		for (f in datafile) printf "  %s %s\n", f, datafile[f]
 		if (un) {
 			print "unpatched sites by reason:"
@@ -63,3 +70,5 @@ echo "libc and ld.so:"
 grep -E '/(libc\.so\.6|ld-linux-x86-64\.so\.2): ' "$out/census.txt" | sed 's/^/  /'
 echo "unpatched sites:"
 grep ' unpatched: ' "$out/census.txt" | sed 's/^/  /'
+echo "landing pads a plan made without them would have covered, or the analysis missed:"
+grep -E ' landing pad (inside|NOT)' "$out/census.txt" | sed 's/^/  /'

@@ -7,12 +7,17 @@
  * Like the library, it decodes the executable sections (SHF_EXECINSTR), or whole executable
  * segments for a file without section headers; a site outside every executable section (data
  * that reads 0f 05) can then only appear in such a file, and is flagged "[not code: in SECTION]".
+ * Exception landing pads are read from the file's unwind tables (landing.c), as in memory.
  *
- *   syscall-intercept-scan [--summary] [--check] [--quiet] FILE...
+ *   syscall-intercept-scan [--summary] [--check] [--quiet] [--landing-pads] FILE...
  *
  * --summary prints one line per file (plus its unpatched sites) instead of one per site;
  * --check exits 1 when any site is left unpatched; --quiet says nothing about files that are
- * not x86-64 ELF objects.  It only reads the files: it must never write to them or run them.
+ * not x86-64 ELF objects; --landing-pads adds, per file, the landing pads of all its FDEs, how
+ * many lie in the code the analysis decodes, and each one that a plan made without knowing
+ * landing pads would have covered (the bug they prevent), checking that the analysis marked
+ * every pad in decoded code as a target.  It only reads the files: it must never write to
+ * them or run them.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -40,6 +45,9 @@ struct file {
 	const Elf64_Phdr *ph;
 	const Elf64_Shdr *sh;	/* section headers, or NULL when the file has none */
 	const char *shstr;	/* their names, or NULL */
+	struct si_eh_view view;	/* its unwind tables, at their link-time addresses */
+	uint64_t *pads;		/* --landing-pads: every landing pad of the file, sorted, unique */
+	size_t n_pads;
 };
 
 struct starts {
@@ -50,9 +58,11 @@ struct starts {
 struct counts {
 	size_t files, sites, window, padding, unpatched;
 	size_t not_code;	/* sites outside every executable section: data bytes 0f 05 */
+	/* --landing-pads */
+	size_t pads, pads_decoded, pads_in_old_windows, pads_missed;
 };
 
-static bool opt_summary, opt_check, opt_quiet;
+static bool opt_summary, opt_check, opt_quiet, opt_pads;
 
 static void
 add_start(struct starts *s, uint64_t addr)
@@ -158,6 +168,110 @@ short_reason(const char *r)
 }
 
 /*
+ * The file's unwind tables as landing.c reads them in memory: the PT_LOAD segments' file bytes
+ * at their link-time addresses (the file has no relocations applied; the tables need none).
+ */
+static void
+make_view(struct file *f)
+{
+	for (int i = 0; i < f->eh->e_phnum; i++) {
+		const Elf64_Phdr *p = &f->ph[i];
+		if (p->p_type == PT_GNU_EH_FRAME)
+			f->view.eh_frame_hdr = p->p_vaddr;
+		if (p->p_type != PT_LOAD || !(p->p_flags & PF_R) || p->p_filesz == 0 ||
+		    p->p_offset + p->p_filesz > f->size || f->view.n_seg == SI_MAX_SEGMENTS)
+			continue;
+		f->view.seg[f->view.n_seg].start = p->p_vaddr;
+		f->view.seg[f->view.n_seg].end = p->p_vaddr + p->p_filesz;
+		f->view.seg[f->view.n_seg].bytes = f->map + p->p_offset;
+		f->view.n_seg++;
+	}
+}
+
+static void
+add_pad(void *ctx, uint64_t pad)
+{
+	add_start(ctx, pad);
+}
+
+static int
+cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* --landing-pads: every landing pad of every FDE of the file. */
+static void
+collect_pads(struct file *f)
+{
+	struct starts pads = { 0 };
+	si_landing_pads(&f->view, 0, UINT64_MAX, add_pad, &pads);
+	if (pads.n)
+		qsort(pads.v, pads.n, sizeof(*pads.v), cmp_u64);
+	size_t n = 0;
+	for (size_t i = 0; i < pads.n; i++)
+		if (n == 0 || pads.v[n - 1] != pads.v[i])
+			pads.v[n++] = pads.v[i];
+	f->pads = pads.v;
+	f->n_pads = n;
+	for (size_t i = 0; i < n && !opt_summary; i++)
+		printf("%s 0x%lx landing pad\n", f->path, (unsigned long)f->pads[i]);
+}
+
+/*
+ * --landing-pads, for one analysed segment: the pads that fall in decoded instructions, each
+ * one the plan made without landing pads (the analysis as it was before landing.c) placed
+ * inside a window, and any the analysis failed to mark as a target.
+ */
+static void
+check_pads(const struct file *f, const struct si_code *code, const struct starts *s,
+	   const struct si_analysis *a, struct counts *c)
+{
+	struct si_code blind = *code;
+	blind.eh = NULL;
+	struct si_analysis old;
+	if (si_analyse(&blind, s->v, s->n, &old) != 0) {
+		fprintf(stderr, "syscall-intercept-scan: %s: out of memory\n", f->path);
+		exit(2);
+	}
+	struct si_patch *plan = calloc(old.n_syscalls + 1, sizeof(*plan));
+	if (!plan) {
+		fprintf(stderr, "syscall-intercept-scan: out of memory\n");
+		exit(2);
+	}
+	si_plan(&old, plan);
+	for (size_t k = 0; k < f->n_pads; k++) {
+		uint64_t pad = f->pads[k];
+		if (pad < code->addr || pad >= code->addr + code->len)
+			continue;
+		size_t i = si_insn_at(a, pad);
+		if (i == SIZE_MAX || (a->insns[i].flags & SI_INSN_INVALID)) {
+			/* not decoded (or inside an instruction): no window can be near it */
+			continue;
+		}
+		c->pads_decoded++;
+		if (!(a->insns[i].flags & SI_INSN_TARGET)) {
+			c->pads_missed++;
+			printf("%s 0x%lx landing pad NOT marked as a target\n", f->path,
+			       (unsigned long)pad);
+		}
+		for (size_t j = 0; j < old.n_syscalls; j++) {
+			const struct si_patch *q = &plan[j];
+			if (q->method == SI_PATCH_NONE || pad <= q->start || pad >= q->end)
+				continue;
+			c->pads_in_old_windows++;
+			printf("%s 0x%lx landing pad inside the window 0x%lx-0x%lx of site 0x%lx as "
+			       "planned without landing pads\n", f->path, (unsigned long)pad,
+			       (unsigned long)q->start, (unsigned long)q->end,
+			       (unsigned long)q->syscall_addr);
+		}
+	}
+	free(plan);
+	si_analysis_free(&old);
+}
+
+/*
  * Plans one executable segment and tries to build each trampoline as patch.c would, at an
  * address just past the segment (si_map_near places them within reach; the exact place only
  * matters for instructions the relocator cannot move at all).
@@ -170,12 +284,15 @@ scan_segment(const struct file *f, const Elf64_Phdr *p, const struct starts *s, 
 		.addr = p->p_vaddr,
 		.len = p->p_filesz,
 		.sparse = true,
+		.eh = &f->view,
 	};
 	struct si_analysis a;
 	if (si_analyse(&code, s->v, s->n, &a) != 0) {
 		fprintf(stderr, "syscall-intercept-scan: %s: out of memory\n", f->path);
 		exit(2);
 	}
+	if (opt_pads)
+		check_pads(f, &code, s, &a, c);
 	if (a.n_syscalls == 0) {
 		si_analysis_free(&a);
 		return;
@@ -294,6 +411,9 @@ scan_file(const char *path, struct counts *total)
 	starts_from_eh_frame_hdr(&f, &s);
 	starts_from_symbols(&f, &s);
 	struct counts c = { 0 };
+	make_view(&f);
+	if (opt_pads)
+		collect_pads(&f);
 	/* The executable sections, as the library narrows segments to them (discover.c). */
 	bool by_section = false;
 	for (int i = 0; f.sh && i < f.eh->e_shnum; i++) {
@@ -323,6 +443,15 @@ scan_file(const char *path, struct counts *total)
 	if (c.not_code)
 		printf(" (%zu of the sites not in code sections)", c.not_code);
 	printf("\n");
+	if (opt_pads)
+		printf("%s: %zu landing pads, %zu in decoded code, %zu inside windows planned without "
+		       "them, %zu not marked\n", path, f.n_pads, c.pads_decoded,
+		       c.pads_in_old_windows, c.pads_missed);
+	total->pads += f.n_pads;
+	total->pads_decoded += c.pads_decoded;
+	total->pads_in_old_windows += c.pads_in_old_windows;
+	total->pads_missed += c.pads_missed;
+	free(f.pads);
 	total->files++;
 	total->not_code += c.not_code;
 	total->sites += c.sites;
@@ -337,12 +466,15 @@ scan_file(const char *path, struct counts *total)
 static void
 usage(FILE *to)
 {
-	fprintf(to, "usage: syscall-intercept-scan [--summary] [--check] [--quiet] FILE...\n"
+	fprintf(to, "usage: syscall-intercept-scan [--summary] [--check] [--quiet] [--landing-pads] "
+		"FILE...\n"
 		"  Reports each syscall instruction of the ELF files and how libsyscall_intercept\n"
 		"  would patch it: jmp-window, jmp-padding, or unpatched (with the reason).\n"
 		"  --summary  one line per file, plus the unpatched sites\n"
 		"  --check    exit status 1 when any site would be left unpatched\n"
-		"  --quiet    no message for files that are not x86-64 ELF objects\n");
+		"  --quiet    no message for files that are not x86-64 ELF objects\n"
+		"  --landing-pads  count exception landing pads, and list those a plan made\n"
+		"             without them would have covered\n");
 }
 
 int
@@ -356,6 +488,8 @@ main(int argc, char **argv)
 			opt_check = true;
 		} else if (strcmp(argv[first], "--quiet") == 0) {
 			opt_quiet = true;
+		} else if (strcmp(argv[first], "--landing-pads") == 0) {
+			opt_pads = true;
 		} else if (strcmp(argv[first], "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -382,6 +516,12 @@ main(int argc, char **argv)
 	       total.unpatched, total.sites ? 100.0 * (double)patched / (double)total.sites : 100.0);
 	if (total.not_code)
 		printf("total: %zu of the sites are bytes 0f 05 outside code sections\n", total.not_code);
+	if (opt_pads)
+		printf("total: %zu landing pads, %zu in decoded code, %zu inside windows planned "
+		       "without them, %zu not marked\n", total.pads, total.pads_decoded,
+		       total.pads_in_old_windows, total.pads_missed);
+	if (opt_check && total.pads_missed)
+		status = 1;
 	if (opt_check && total.unpatched)
 		status = 1;
 	return status;
