@@ -40,6 +40,7 @@ _Static_assert(offsetof(struct si_site, resume) == SITE_RESUME, "site layout");
 _Static_assert(offsetof(struct si_site, after_call) == SITE_AFTER_CALL, "site layout");
 _Static_assert(offsetof(struct si_site, return_addr) == SITE_RETURN_ADDR, "site layout");
 _Static_assert(offsetof(struct si_site, vfork_stub) == SITE_VFORK_STUB, "site layout");
+_Static_assert(offsetof(struct si_site, syscall_stub) == SITE_SYSCALL_STUB, "site layout");
 
 /* Returned in RAX:RDX to entry.S. */
 struct si_ret {
@@ -259,19 +260,26 @@ dispatch_special(struct si_frame *f)
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 
+/* The kernel's part of a syscall the hook let through, then the post-kernel hook. */
+static inline long
+run_in_kernel(struct si_frame *f, long nr, const long *a)
+{
+	long result;
+	if (__builtin_expect(si_safety_net_armed, 0) && si_safety_net_filter(nr, f->args, &result))
+		;	/* a signal syscall, adjusted to keep the safety net's SIGSYS */
+	else
+		result = kernel(nr, a);
+	call_post_kernel(nr, a, result);
+	return result;
+}
+
 /* The hook, then the kernel (unless the hook answered), then the post-kernel hook. */
 static inline long
 run_syscall(struct si_frame *f, long nr, const long *a)
 {
 	long result;
-	if (call_hook(f, nr, a, &result)) {
-		if (__builtin_expect(si_safety_net_armed, 0) &&
-		    si_safety_net_filter(nr, f->args, &result))
-			;	/* a signal syscall, adjusted to keep the safety net's SIGSYS */
-		else
-			result = kernel(nr, a);
-		call_post_kernel(nr, a, result);
-	}
+	if (call_hook(f, nr, a, &result))
+		result = run_in_kernel(f, nr, a);
 	return result;
 }
 
@@ -298,15 +306,27 @@ dispatch_logged(struct si_frame *f)
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 
+/*
+ * The common case: a syscall the hook (if any) lets through, with nothing to do after it.  The
+ * entry then restores every register and runs it in the site's own syscall stub, at the site's
+ * RSP, which returns straight to the program.  Besides saving the trip back through C and the
+ * entry, this matters where a syscall flushes the TLB (page-table isolation without PCID): the
+ * only page the stub touches after the kernel returns is the trampoline's own.
+ */
 SI_HIDDEN struct si_ret
 si_dispatch(struct si_frame *f)
 {
-	long nr = f->nr;
+	long nr = f->nr, result;
 	if (__builtin_expect(is_special(nr), 0))
 		return dispatch_special(f);
 	if (__builtin_expect(si_log_fd >= 0, 0))
 		return dispatch_logged(f);
-	long result = run_syscall(f, nr, f->args);
+	if (!call_hook(f, nr, f->args, &result))
+		return (struct si_ret){ result, SI_ACTION_RETURN };
+	if (__builtin_expect(!si_safety_net_armed && !intercept_hook_point_post_kernel &&
+			     f->site->syscall_stub, 1))
+		return (struct si_ret){ nr, SI_ACTION_SYSCALL };
+	result = run_in_kernel(f, nr, f->args);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 

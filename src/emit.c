@@ -11,6 +11,10 @@
  *   resume:
  *     <instructions of (S, end), relocated>
  *     jmp  end
+ *   syscall_stub:                    (entered from entry.S to run the syscall, at the site's RSP)
+ *     syscall
+ *     movabs $return_addr, %rcx      RCX as if the syscall had run at the site
+ *     jmp  resume
  *   vfork_stub:                      (entered from entry.S for vfork-like calls, at the site's RSP)
  *     syscall
  *     lea  -128(%rsp), %rsp
@@ -55,7 +59,7 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 			sys = i;
 	if (sys == SIZE_MAX)
 		return 0;
-	/* Worst case: 10 relocated instructions of 16 bytes, 30 bytes of glue, the site. */
+	/* Worst case: 10 relocated instructions of 16 bytes, 64 bytes of glue and stubs, the site. */
 	for (size_t i = p->first; i < sys; i++) {
 		int len = si_relocate(a, i, out_addr + n, out + n);
 		if (len < 0)
@@ -91,6 +95,20 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 	put32(out + n, d);
 	n += 4;
 
+	uint64_t syscall_stub = out_addr + n;
+	uint64_t return_addr = a->insns[sys].addr + a->insns[sys].len;
+	out[n++] = 0x0f;	/* syscall */
+	out[n++] = 0x05;
+	out[n++] = 0x48;	/* movabs $return_addr, %rcx */
+	out[n++] = 0xb9;
+	memcpy(out + n, &return_addr, 8);
+	n += 8;
+	out[n++] = 0xe9;	/* jmp resume */
+	if (!rel32(out_addr + n + 4, resume, &d))
+		return 0;
+	put32(out + n, d);
+	n += 4;
+
 	uint64_t vfork_stub = out_addr + n;
 	out[n++] = 0x0f;	/* syscall */
 	out[n++] = 0x05;
@@ -119,10 +137,11 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 	struct si_site site = {
 		.resume = resume,
 		.after_call = after_call,
-		.return_addr = a->insns[sys].addr + a->insns[sys].len,
+		.return_addr = return_addr,
 		.syscall_addr = a->insns[sys].addr,
 		.object = obj,
 		.vfork_stub = vfork_stub,
+		.syscall_stub = syscall_stub,
 	};
 	memcpy(out + n, &site, sizeof(site));
 	put32(out + lea_site + 3, (int32_t)(n - (lea_site + 7)));

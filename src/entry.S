@@ -10,13 +10,16 @@
  * address, R11 = RFLAGS, as the kernel would.  It must never touch the red zone or any memory
  * above the site's RSP, and must never assume RSP alignment at entry.
  *
- * Three special cases run the syscall here, with the exact program registers (si_dispatch
+ * Four special cases run the syscall outside C, with the exact program registers (si_dispatch
  * returns a nonzero action in RDX and the syscall number in RAX):
  *   SIGRETURN    rt_sigreturn needs RSP exactly at the signal frame.
  *   CLONE_STACK  clone/clone3 with a new stack: the child starts on that stack and can never
  *                return through this frame.  The dispatcher stored site->resume at
  *                [child_sp - 8], the site at [child_sp - 16], the number at [child_sp - 24],
  *                the clone flags at [child_sp - 32].
+ *   SYSCALL      the common case, a syscall to run with nothing to do after it: it runs in a
+ *                stub of the site's trampoline, at the site's RSP, which goes straight back
+ *                to the program.
  *   VFORK        the child borrows the parent's stack until exec/_exit and overwrites whatever
  *                lies below the site's RSP: the syscall runs at the site's RSP in a stub of
  *                the site's own trampoline, keeping nothing in memory below it; the stub
@@ -233,6 +236,8 @@
 	je .Lclone_stack_\name
 	cmp $SI_ACTION_VFORK, %rcx
 	je .Lvfork_\name
+	cmp $SI_ACTION_SYSCALL, %rcx
+	je .Lsyscall_\name
 
 	/* SIGRETURN: with RSP at the signal frame; never returns. */
 	mov (%rsp), %rbp
@@ -283,6 +288,23 @@
 	call si_dispatch_clone_child
 	jmp .Lreturn_\name
 	.cfi_restore_state
+
+.Lsyscall_\name:
+	/*
+	 * The syscall runs in the site's syscall stub (emit.c) at the site's RSP, with every
+	 * register as the program had it; the stub returns to the trampoline's resume point, so
+	 * nothing of ours runs after the kernel returns.  rax = number, arguments reloaded above.
+	 */
+	.cfi_def_cfa %rsp, FRAME_SIZE
+	mov FRAME_SITE(%rsp), %r11	/* (the kernel sets r11 anyway) */
+	pushq FRAME_RFLAGS(%rsp)
+	.cfi_adjust_cfa_offset 8
+	popfq
+	.cfi_adjust_cfa_offset -8
+	mov (%rsp), %rbp
+	lea FRAME_SIZE+128(%rsp), %rsp	/* the site's own RSP */
+	.cfi_undefined %rip
+	jmp *SITE_SYSCALL_STUB(%r11)
 
 .Lvfork_\name:
 	/*

@@ -24,6 +24,7 @@
 #define SITE_AFTER_CALL	8
 #define SITE_RETURN_ADDR 16
 #define SITE_VFORK_STUB	48
+#define SITE_SYSCALL_STUB 56
 
 #define VEC_AREA_SSE	320	/* 16 xmm + control words, multiple of 64 */
 #define VEC_CTRL_SSE	256
@@ -36,5 +37,6 @@
 #define SI_ACTION_SIGRETURN	1
 #define SI_ACTION_CLONE_STACK	2
 #define SI_ACTION_VFORK		3
+#define SI_ACTION_SYSCALL	4
 
 #endif

@@ -119,6 +119,7 @@ struct si_site {
 	const struct si_object *object;	/* NULL for sites caught by the safety net */
 	uint64_t flags;		/* SI_SITE_* */
 	uint64_t vfork_stub;	/* `syscall` then the vfork-post entry, for SI_ACTION_VFORK */
+	uint64_t syscall_stub;	/* `syscall` then back to resume, for SI_ACTION_SYSCALL; or 0 */
 };
 #define SI_SITE_NO_HOOK 1	/* caught outside the patched objects: run, but hooks don't see it */
 

@@ -89,19 +89,20 @@ make_catch_trampoline(uint64_t syscall_addr)
 	uint8_t *rw = pool_rw + pool_used, *rx = pool_rx + pool_used;
 	pool_used += CATCH_SIZE;
 	/*
-	 * Like emit.c's trampolines, with nothing relocated: code 0..53, struct si_site at 64, the
-	 * entry at 120, the vfork-post entry at 128, the return address at 136.
+	 * Like emit.c's trampolines, with nothing relocated and no syscall stub (the safety net,
+	 * once armed, needs every syscall back in C): code 0..53, struct si_site at 64, the entry at
+	 * 128, the vfork-post entry at 136, the return address at 144.
 	 */
 	static const uint8_t code[] = {
 		0x48, 0x8d, 0x64, 0x24, 0x80,			/* 0: lea -128(%rsp), %rsp */
 		0x4c, 0x8d, 0x1d, 52, 0, 0, 0,			/* 5: lea site(%rip), %r11 */
-		0xff, 0x15, 102, 0, 0, 0,			/* 12: call *entry(%rip) */
+		0xff, 0x15, 110, 0, 0, 0,			/* 12: call *entry(%rip) */
 		0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,		/* 18: lea 128(%rsp), %rsp */
-		0xff, 0x25, 104, 0, 0, 0,			/* 26: jmp *return(%rip) */
+		0xff, 0x25, 112, 0, 0, 0,			/* 26: jmp *return(%rip) */
 		0x0f, 0x05,					/* 32: syscall (vfork stub) */
 		0x48, 0x8d, 0x64, 0x24, 0x80,			/* 34: lea -128(%rsp), %rsp */
 		0x4c, 0x8d, 0x1d, 18, 0, 0, 0,			/* 39: lea site(%rip), %r11 */
-		0xff, 0x15, 76, 0, 0, 0,			/* 46: call *vfork_post(%rip) */
+		0xff, 0x15, 84, 0, 0, 0,			/* 46: call *vfork_post(%rip) */
 		0xeb, 0xdc,					/* 52: jmp 18 */
 	};
 	__builtin_memset(rw, 0xcc, CATCH_SIZE);
@@ -115,10 +116,11 @@ make_catch_trampoline(uint64_t syscall_addr)
 		.flags = (exhaustive || in_covered_object(syscall_addr)) ? 0 : SI_SITE_NO_HOOK,
 		.vfork_stub = (uint64_t)rx + 32,
 	};
+	_Static_assert(64 + sizeof(site) <= 128 && 152 <= CATCH_SIZE, "catch trampoline layout");
 	__builtin_memcpy(rw + 64, &site, sizeof(site));
-	__builtin_memcpy(rw + 120, entry_fns, 16);
+	__builtin_memcpy(rw + 128, entry_fns, 16);
 	uint64_t ret = syscall_addr + 2;
-	__builtin_memcpy(rw + 136, &ret, 8);
+	__builtin_memcpy(rw + 144, &ret, 8);
 	return rx;
 }
 

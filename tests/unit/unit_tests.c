@@ -308,9 +308,26 @@ check_trampoline(const char *what, const struct si_analysis *a, const struct si_
 				    t == entry_slot)
 					entry_ref = true;
 			}
-		/* The only syscall is the vfork stub's, run in place for vfork-like calls. */
-		CHECK(d.zi.mnemonic != ZYDIS_MNEMONIC_SYSCALL || at == site.vfork_stub,
-		      "%s %#lx: trampoline holds a syscall outside its vfork stub", what, sa);
+		/* The only syscalls are the stubs', run at the site's RSP (entry.S). */
+		CHECK(d.zi.mnemonic != ZYDIS_MNEMONIC_SYSCALL || at == site.vfork_stub ||
+		      at == site.syscall_stub,
+		      "%s %#lx: trampoline holds a syscall outside its stubs", what, sa);
+		if (at == site.syscall_stub) {
+			/* then RCX = the site's return address, and back to resume */
+			struct decoded mov, jmp;
+			size_t next = off + d.zi.length;
+			bool ok = decode(buf + next, code_len - next, &mov) &&
+				  mov.zi.mnemonic == ZYDIS_MNEMONIC_MOV &&
+				  mov.ops[0].reg.value == ZYDIS_REGISTER_RCX &&
+				  (uint64_t)mov.ops[1].imm.value.u == site.return_addr &&
+				  decode(buf + next + mov.zi.length, code_len - next - mov.zi.length,
+					 &jmp) && jmp.zi.mnemonic == ZYDIS_MNEMONIC_JMP;
+			uint64_t to = 0;
+			ok = ok && ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&jmp.zi, &jmp.ops[0],
+				at + d.zi.length + mov.zi.length, &to)) && to == site.resume;
+			CHECK(ok, "%s %#lx: the syscall stub does not set RCX and go to resume",
+			      what, sa);
+		}
 		resume_ok |= at == site.resume;
 		after_ok |= at == site.after_call;
 		off += d.zi.length;
