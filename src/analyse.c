@@ -32,24 +32,6 @@ si_insn_at(const struct si_analysis *a, uint64_t addr)
 	return lo < a->n_insns && a->insns[lo].addr == addr ? lo : SIZE_MAX;
 }
 
-/* The instruction that contains addr (starts at or before it), or SIZE_MAX. */
-static size_t
-insn_containing(const struct si_analysis *a, uint64_t addr)
-{
-	size_t lo = 0, hi = a->n_insns;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a->insns[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return SIZE_MAX;
-	const struct si_insn *i = &a->insns[lo - 1];
-	return addr < i->addr + i->len ? lo - 1 : SIZE_MAX;
-}
-
 static uint16_t
 classify(const ZydisDecodedInstruction *zi, uint64_t addr, uint64_t *target)
 {
@@ -205,14 +187,38 @@ in_regions(const struct growing *regions, uint64_t addr)
 }
 
 /*
+ * Jump targets, one bit per byte of the code: set in any order by the scans below, read in one
+ * sequential pass over the instructions at the end.  (Searching the instruction list for each
+ * of libc's ~24000 targets and function starts cost ~2 ms of cache misses; this costs ~0.1.)
+ */
+struct target_bits {
+	uint8_t *bits;
+	uint64_t addr, end;
+};
+
+static void
+set_target(struct target_bits *tb, uint64_t t)
+{
+	if (t >= tb->addr && t < tb->end)
+		tb->bits[(t - tb->addr) >> 3] |= (uint8_t)(1u << ((t - tb->addr) & 7));
+}
+
+static bool
+is_target(const struct target_bits *tb, uint64_t t)
+{
+	return t >= tb->addr && t < tb->end &&
+	       (tb->bits[(t - tb->addr) >> 3] >> ((t - tb->addr) & 7) & 1);
+}
+
+/*
  * rel32 branches from code that was not decoded: every byte that could be the opcode of a
  * call/jmp rel32 or jcc rel32 is taken as one.  A superset of the real branches, so a target is
  * never missed; a false one (odds about 2^-32 per byte for a given window) only makes the
  * planner more careful.
  */
-static bool
+static void
 scan_rel32_targets(const struct si_code *code, const struct growing *regions,
-		   struct growing *targets)
+		   struct target_bits *targets)
 {
 	uint64_t end = code->addr + code->len;
 	for (size_t off = 0; off + 6 <= code->len; off++) {
@@ -229,31 +235,14 @@ scan_rel32_targets(const struct si_code *code, const struct growing *regions,
 		uint64_t t = code->addr + off + imm_at + 4 + (int64_t)rel;
 		if (t < code->addr || t >= end || !in_regions(regions, t))
 			continue;
-		uint64_t *slot = grow(targets);
-		if (!slot)
-			return false;
-		*slot = t;
+		set_target(targets, t);
 	}
-	return true;
 }
-
-struct pad_sink {
-	struct growing *targets;
-	uint64_t lo, hi;	/* the code */
-	bool oom;
-};
 
 static void
 add_pad(void *ctx, uint64_t pad)
 {
-	struct pad_sink *s = ctx;
-	if (pad < s->lo || pad >= s->hi || s->oom)
-		return;
-	uint64_t *slot = grow(s->targets);
-	if (slot)
-		*slot = pad;
-	else
-		s->oom = true;
+	set_target(ctx, pad);	/* pads are only asked for within the regions */
 }
 
 /*
@@ -265,15 +254,13 @@ add_pad(void *ctx, uint64_t pad)
  * sections can) would be missed: syscall-intercept-scan --landing-pads reports such pads as
  * "not marked" (none on the machines measured, docs/CENSUS.md).
  */
-static bool
+static void
 landing_pad_targets(const struct si_code *code, const struct growing *regions,
-		    struct growing *targets)
+		    struct target_bits *targets)
 {
-	struct pad_sink sink = { targets, code->addr, code->addr + code->len, false };
 	const uint64_t *r = regions->v;
-	for (size_t k = 0; k < regions->n && !sink.oom; k++)
-		si_landing_pads(code->eh, r[2 * k], r[2 * k + 1], add_pad, &sink);
-	return !sink.oom;
+	for (size_t k = 0; k < regions->n; k++)
+		si_landing_pads(code->eh, r[2 * k], r[2 * k + 1], add_pad, targets);
 }
 
 int
@@ -284,18 +271,35 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	out->code = *code;
 
 	struct growing insns = { .size = sizeof(struct si_insn) };
-	struct growing targets = { .size = sizeof(uint64_t) };
 	struct growing regions = { .size = 2 * sizeof(uint64_t) };
+	uint64_t end = code->addr + code->len, pc = code->addr;
+	/* calloc: untouched parts of a large bitmap stay unmapped zero pages */
+	struct target_bits targets = { calloc(code->len / 8 + 1, 1), code->addr, end };
 	uint64_t *starts = malloc((n_starts + 1) * sizeof(*starts));
-	if (!starts)
+	if (!starts || !targets.bits)
 		goto oom;
 	memcpy(starts, starts_in, n_starts * sizeof(*starts));
 	qsort(starts, n_starts, sizeof(*starts), cmp_u64);
 	if (!regions_to_decode(code, starts, n_starts, &regions))
 		goto oom;
-	if (code->sparse && regions.n && !scan_rel32_targets(code, &regions, &targets))
-		goto oom;
-	if (code->eh && !landing_pad_targets(code, &regions, &targets))
+	if (code->sparse && regions.n)
+		scan_rel32_targets(code, &regions, &targets);
+	if (code->eh)
+		landing_pad_targets(code, &regions, &targets);
+	for (size_t k = 0; k < n_starts; k++)
+		if (in_regions(&regions, starts[k]))
+			set_target(&targets, starts[k]);
+	/*
+	 * Room for every instruction at once (two bytes each on average at least): growing by
+	 * copies would touch twice the memory, and on some machines (fresh VMs) the first touch of
+	 * a page costs more than decoding the instructions on it.  Untouched room costs nothing.
+	 */
+	size_t decoded_bytes = 0;
+	for (size_t r = 0; r < regions.n; r++)
+		decoded_bytes += ((uint64_t *)regions.v)[2 * r + 1] - ((uint64_t *)regions.v)[2 * r];
+	insns.cap = decoded_bytes / 2 + regions.n + 64;
+	insns.v = malloc(insns.cap * insns.size);
+	if (!insns.v)
 		goto oom;
 
 	ZydisDecoder dec;
@@ -303,7 +307,6 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	/* Lengths, mnemonics and raw fields are all we need. */
 	ZydisDecoderEnableMode(&dec, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
 
-	uint64_t end = code->addr + code->len, pc = code->addr;
 	size_t next_start = 0;
 	for (size_t r = 0; r <= regions.n; r++) {
 		uint64_t r_lo = r < regions.n ? ((uint64_t *)regions.v)[2 * r] : end;
@@ -339,12 +342,8 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 			if (!slot)
 				goto oom;
 			*slot = in;
-			if (target >= code->addr && target < end) {
-				uint64_t *t = grow(&targets);
-				if (!t)
-					goto oom;
-				*t = target;
-			}
+			if (target && in_regions(&regions, target))
+				set_target(&targets, target);
 			pc += in.len;
 		}
 	}
@@ -352,15 +351,13 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	out->n_insns = insns.n;
 
 	/* Mark targets; one that lands inside an instruction poisons the whole instruction. */
-	const uint64_t *tv = targets.v;
-	for (size_t k = 0; k < targets.n + n_starts; k++) {
-		uint64_t t = k < targets.n ? tv[k] : starts[k - targets.n];
-		size_t i = insn_containing(out, t);
-		if (i != SIZE_MAX) {
-			out->insns[i].flags |= SI_INSN_TARGET;
-			if (out->insns[i].addr != t)
-				out->insns[i].flags |= SI_INSN_UNMOVABLE;
-		}
+	for (size_t i = 0; i < out->n_insns; i++) {
+		struct si_insn *in = &out->insns[i];
+		if (is_target(&targets, in->addr))
+			in->flags |= SI_INSN_TARGET;
+		for (uint64_t b = in->addr + 1; b < in->addr + in->len; b++)
+			if (is_target(&targets, b))
+				in->flags |= SI_INSN_TARGET | SI_INSN_UNMOVABLE;
 	}
 	size_t n_sys = 0;
 	for (size_t i = 0; i < out->n_insns; i++)
@@ -371,12 +368,12 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	for (size_t i = 0; i < out->n_insns; i++)
 		if (out->insns[i].flags & SI_INSN_SYSCALL)
 			out->syscalls[out->n_syscalls++] = i;
-	free(targets.v);
+	free(targets.bits);
 	free(regions.v);
 	free(starts);
 	return 0;
 oom:
-	free(targets.v);
+	free(targets.bits);
 	free(regions.v);
 	free(starts);
 	free(insns.v);
