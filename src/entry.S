@@ -289,23 +289,6 @@
 	jmp .Lreturn_\name
 	.cfi_restore_state
 
-.Lsyscall_\name:
-	/*
-	 * The syscall runs in the site's syscall stub (emit.c) at the site's RSP, with every
-	 * register as the program had it; the stub returns to the trampoline's resume point, so
-	 * nothing of ours runs after the kernel returns.  rax = number, arguments reloaded above.
-	 */
-	.cfi_def_cfa %rsp, FRAME_SIZE
-	mov FRAME_SITE(%rsp), %r11	/* (the kernel sets r11 anyway) */
-	pushq FRAME_RFLAGS(%rsp)
-	.cfi_adjust_cfa_offset 8
-	popfq
-	.cfi_adjust_cfa_offset -8
-	mov (%rsp), %rbp
-	lea FRAME_SIZE+128(%rsp), %rsp	/* the site's own RSP */
-	.cfi_undefined %rip
-	jmp *SITE_SYSCALL_STUB(%r11)
-
 .Lvfork_\name:
 	/*
 	 * The syscall runs in the site's own vfork stub (emit.c), at the site's RSP with every
@@ -314,9 +297,20 @@
 	 * described by the trampoline's own unwind info.
 	 */
 	.cfi_def_cfa %rsp, FRAME_SIZE
-	mov FRAME_SITE(%rsp), %r11	/* (the kernel sets r11 anyway) */
 	mov si_sud_selector@gottpoff(%rip), %rcx
 	movb $0, %fs:(%rcx)		/* the safety net lets the stub's syscall through */
+	mov $SITE_VFORK_STUB, %ecx
+	jmp .Lto_stub_\name
+
+.Lsyscall_\name:
+	/*
+	 * The syscall runs in the site's syscall stub (emit.c), the same way; the stub returns to
+	 * the trampoline's resume point, so nothing of ours runs after the kernel returns.
+	 */
+	mov $SITE_SYSCALL_STUB, %ecx
+
+.Lto_stub_\name:			/* rcx = where the site keeps the stub's address */
+	mov FRAME_SITE(%rsp), %r11	/* (the kernel sets r11 anyway) */
 	pushq FRAME_RFLAGS(%rsp)
 	.cfi_adjust_cfa_offset 8
 	popfq
@@ -324,7 +318,7 @@
 	mov (%rsp), %rbp
 	lea FRAME_SIZE+128(%rsp), %rsp	/* the site's own RSP */
 	.cfi_undefined %rip
-	jmp *SITE_VFORK_STUB(%r11)
+	jmp *(%r11,%rcx)
 	.cfi_endproc
 	.size \name, . - \name
 
