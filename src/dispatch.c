@@ -121,12 +121,19 @@ kernel(long nr, const long *a)
 	return si_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
+/* Whether intercept_hook_point, when set, is to see this syscall. */
+static inline bool
+hook_may_see(const struct si_frame *f)
+{
+	return !in_hook && !(f->site->flags & SI_SITE_NO_HOOK);
+}
+
 /* Calls intercept_hook_point; returns 1 when the syscall should run, 0 when *result is set. */
 static inline int
 call_hook(const struct si_frame *f, long nr, const long *a, long *result)
 {
 	int (*hook)(long, long, long, long, long, long, long, long *) = intercept_hook_point;
-	if (!hook || in_hook || (f->site->flags & SI_SITE_NO_HOOK))
+	if (!hook || !hook_may_see(f))
 		return 1;
 	HOOK_ENTER;
 	int run = hook(nr, a[0], a[1], a[2], a[3], a[4], a[5], result);
@@ -287,10 +294,8 @@ run_syscall(struct si_frame *f, long nr, const long *a)
 static inline bool
 hook_runs(const struct si_frame *f)
 {
-	if (in_hook)
-		return false;
-	return (intercept_hook_point && !(f->site->flags & SI_SITE_NO_HOOK)) ||
-	       intercept_hook_point_post_kernel;
+	return (intercept_hook_point && hook_may_see(f)) ||
+	       (intercept_hook_point_post_kernel && !in_hook);
 }
 
 /* si_dispatch under INTERCEPT_LOG: its own function, so only it has the logger's frame. */
