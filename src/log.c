@@ -84,6 +84,17 @@ extern int putenv(char *string);
 #include <sys/vfs.h>
 #include <time.h>
 
+/* Numbers older <sys/syscall.h> (glibc 2.31) do not name yet. */
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
 int si_log_fd = -1;
 
 _Static_assert(SI_LOG_KEEP >= SI_LOG_MIN_CAP && SI_LOG_KEEP >= 2 * SI_LOG_RESULT_MAX,
