@@ -129,6 +129,16 @@ regions_to_decode(const struct si_code *code, const uint64_t *starts, size_t n_s
 		  struct growing *regions)
 {
 	uint64_t end = code->addr + code->len;
+	if (code->ranges) {
+		for (size_t k = 0; k < code->n_ranges; k++) {
+			uint64_t *r = grow(regions);
+			if (!r)
+				return false;
+			r[0] = code->ranges[2 * k];
+			r[1] = code->ranges[2 * k + 1];
+		}
+		return true;
+	}
 	if (!code->sparse || n_starts == 0) {
 		uint64_t *r = grow(regions);
 		if (!r)

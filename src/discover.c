@@ -68,6 +68,29 @@ is_libc_part(const char *path)
 	return false;
 }
 
+void
+si_read_build_id(struct si_object *o, const void *notes, size_t len)
+{
+	const uint8_t *p = notes;
+	while (len >= 12) {
+		uint32_t namesz, descsz, type;
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		memcpy(&type, p + 8, 4);
+		size_t name_end = 12 + ((namesz + 3) & ~3u), desc_end = name_end + ((descsz + 3) & ~3u);
+		if (namesz > len || descsz > len || desc_end > len)
+			return;
+		if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(p + 12, "GNU", 4) == 0 &&
+		    descsz > 0 && descsz <= sizeof(o->build_id)) {
+			memcpy(o->build_id, p + name_end, descsz);
+			o->build_id_len = (uint8_t)descsz;
+			return;
+		}
+		p += desc_end;
+		len -= desc_end;
+	}
+}
+
 static int
 visit(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -105,6 +128,8 @@ visit(struct dl_phdr_info *info, size_t size, void *data)
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_GNU_EH_FRAME)
 			o->eh_frame_hdr = o->eh.eh_frame_hdr = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_NOTE && !o->build_id_len)
+			si_read_build_id(o, (const void *)(info->dlpi_addr + ph->p_vaddr), ph->p_memsz);
 		/* The loader maps each segment whole: unwind tables are read only from these. */
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_R) && o->eh.n_seg < SI_MAX_SEGMENTS) {
 			uint64_t start = info->dlpi_addr + ph->p_vaddr;

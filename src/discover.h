@@ -21,4 +21,7 @@ size_t si_read_object(struct si_object *o, uint64_t **out);
  */
 const int32_t *si_eh_frame_table(const struct si_object *o, uint32_t *count);
 
+/* The GNU build id in the notes [notes, notes + len) of a loaded object, into o->build_id. */
+void si_read_build_id(struct si_object *o, const void *notes, size_t len);
+
 #endif

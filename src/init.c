@@ -1,7 +1,7 @@
 /*
  * init.c -- the library's constructor: reads the environment (INTERCEPT_HOOK_CMDLINE_FILTER,
- * INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE, the log's variables) and
- * starts patching.  Empty or malformed values have documented meanings (env_level); nothing
+ * INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE, INTERCEPT_PLAN_CACHE, the
+ * log's variables) and starts patching.  Empty or malformed values have documented meanings (env_level); nothing
  * here may abort the program.
  */
 #define _GNU_SOURCE
@@ -9,6 +9,7 @@
 #include "discover.h"
 #include "log.h"
 #include "patch.h"
+#include "plan_cache.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ si_init(void)
 	si_internal_begin();
 	si_debug_level = env_level("INTERCEPT_DEBUG_DUMP");
 	si_log_init();
+	si_plan_cache_init();
 	si_choose_entry(env_level("INTERCEPT_NO_VECTOR_SAVE") > 0);
 	bool exhaustive = env_level("INTERCEPT_EXHAUSTIVE") > 0;
 	bool all = exhaustive || env_level("INTERCEPT_ALL_OBJS") > 0;

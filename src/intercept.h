@@ -47,6 +47,12 @@ struct si_code {
 	 */
 	bool sparse;
 	/*
+	 * Or decode exactly the n_ranges ranges [ranges[2k], ranges[2k + 1]) (sorted, disjoint;
+	 * NULL: not so): the windows of a plan read back from the plan cache, checked again.
+	 */
+	const uint64_t *ranges;
+	size_t n_ranges;
+	/*
 	 * The unwind tables of the object holding the code, or NULL: the exception landing pads of
 	 * the functions decoded become targets (the unwinder jumps there; no instruction does).
 	 */
@@ -189,6 +195,8 @@ struct si_object {
 	uint64_t eh_frame_hdr;	/* run-time address of .eh_frame_hdr, or 0 */
 	struct si_eh_view eh;	/* the same, with the readable segments (for landing pads) */
 	bool is_libc, is_ldso;
+	uint8_t build_id[32];	/* NT_GNU_BUILD_ID, for the plan cache; build_id_len 0: none */
+	uint8_t build_id_len;
 	/* results, for INTERCEPT_DEBUG_DUMP */
 	size_t n_sites, n_window, n_padding, n_unpatched;
 };

@@ -8,6 +8,7 @@
 #include "intercept.h"
 #include "discover.h"
 #include "patch.h"
+#include "plan_cache.h"
 #include "unwind.h"
 
 #include <cpuid.h>
@@ -114,18 +115,21 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 		.eh = &o->eh,
 	};
 	struct si_analysis a;
-	if (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0) {
+	struct si_patch *p = NULL;
+	bool cached = si_plan_cache_load(o, &code, &a, &p);
+	if (!cached && (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0)) {
 		si_analysis_free(&a);
 		return;
 	}
-	struct si_patch *p = calloc(a.n_syscalls, sizeof(*p));
+	if (!cached && (p = calloc(a.n_syscalls, sizeof(*p))) != NULL) {
+		si_plan(&a, p);
+		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p);
+	}
 	struct si_write *w = calloc(a.n_syscalls * 2, sizeof(*w));
 	uint8_t *area = NULL;
 	size_t area_size = 16 + a.n_syscalls * SI_MAX_TRAMPOLINE_LEN;
-	if (p && w) {
-		si_plan(&a, p);
+	if (p && w)
 		area = si_map_near(code.addr, code.addr + code.len, area_size);
-	}
 	if (!area) {
 		for (size_t k = 0; p && k < a.n_syscalls; k++)
 			if (p[k].method != SI_PATCH_NONE) {

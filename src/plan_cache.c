@@ -1,0 +1,330 @@
+/*
+ * plan_cache.c -- INTERCEPT_PLAN_CACHE=dir: keeps the plan of each patched code segment (where
+ * each site's patch goes) in a file of dir, so that the next process using the same object
+ * skips the analysis, most of the start-up time: it decodes only the planned windows, checks
+ * them again (every instruction decodes, tiles the window exactly, the syscall is where the
+ * plan says, the others can be moved) and emits trampolines from them.
+ *
+ * A plan is keyed by the object's GNU build id, this library's own build id (a rebuilt library
+ * may plan differently), and the segment's place and size.  The directory must be the user's
+ * own and writable by nobody else, files are opened without following links and must belong
+ * to the user; under AT_SECURE the variable is ignored.  Files are written whole under another
+ * name and renamed, so a reader never sees half a plan.  It must never make patching fail: a
+ * missing, foreign, stale or damaged plan only means the full analysis runs (and writes a new
+ * one); INTERCEPT_DEBUG_DUMP=1 says which happened.
+ */
+#define _GNU_SOURCE
+#include "intercept.h"
+#include "discover.h"
+#include "patch.h"
+#include "plan_cache.h"
+
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "SIPLAN01"
+#define MAX_WINDOW 64		/* bytes: 11 instructions of a window never reach it */
+#define MAX_FILE (1 << 20)
+
+struct header {
+	char magic[8];
+	uint64_t seg_offset, seg_len;	/* the segment, from the object's load bias */
+	uint8_t object_id[32], library_id[32];
+	uint32_t n_sites;
+	uint32_t reserved;
+};
+
+struct record {			/* offsets from the segment's start */
+	uint32_t syscall, start, end, pad;
+	uint32_t method;
+};
+
+static char cache_dir[4096];	/* empty: no cache */
+static struct si_object self;	/* only its build id */
+
+static int
+self_note(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uint64_t me = (uint64_t)data;
+	bool mine = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && me >= lo && me < lo + ph->p_memsz)
+			mine = true;
+	}
+	for (int i = 0; mine && i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_NOTE && !self.build_id_len)
+			si_read_build_id(&self, (const void *)(info->dlpi_addr + ph->p_vaddr),
+					 ph->p_memsz);
+	}
+	return mine;
+}
+
+void
+si_plan_cache_init(void)
+{
+	cache_dir[0] = '\0';
+	const char *dir = getenv("INTERCEPT_PLAN_CACHE");
+	if (!dir || !*dir || getauxval(AT_SECURE) || strlen(dir) >= sizeof(cache_dir) - 128)
+		return;
+	dl_iterate_phdr(self_note, (void *)(uintptr_t)&si_plan_cache_init);
+	if (!self.build_id_len)
+		return;
+	mkdir(dir, 0700);	/* one level, if missing */
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		if (si_debug_level >= 1)
+			si_dprintf(2, "syscall_intercept: plan cache %s: not a directory of this "
+				   "user's that only the user can write; not used\n", dir);
+		return;
+	}
+	strcpy(cache_dir, dir);
+}
+
+static void
+hex(char *out, const uint8_t *id, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[id[i] >> 4];
+		out[2 * i + 1] = digits[id[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* dir/<object build id>-<segment offset>.plan; false when the object has no build id. */
+static bool
+plan_path(const struct si_object *o, uint64_t seg_start, char *path, size_t cap)
+{
+	if (!cache_dir[0] || !o->build_id_len)
+		return false;
+	char id[2 * sizeof(o->build_id) + 1];
+	hex(id, o->build_id, o->build_id_len);
+	snprintf(path, cap, "%s/%s-%lx.plan", cache_dir, id, (unsigned long)(seg_start - o->base));
+	return true;
+}
+
+static void
+fill_header(struct header *h, const struct si_object *o, uint64_t seg_start, uint64_t seg_end,
+	    size_t n_sites)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, MAGIC, 8);
+	h->seg_offset = seg_start - o->base;
+	h->seg_len = seg_end - seg_start;
+	memcpy(h->object_id, o->build_id, o->build_id_len);
+	memcpy(h->library_id, self.build_id, self.build_id_len);
+	h->n_sites = (uint32_t)n_sites;
+}
+
+void
+si_plan_cache_store(const struct si_object *o, uint64_t seg_start, uint64_t seg_end,
+		    const struct si_analysis *a, const struct si_patch *p)
+{
+	char path[4096 + 128], tmp[4096 + 160];
+	if (!plan_path(o, seg_start, path, sizeof(path)))
+		return;
+	size_t size = sizeof(struct header) + a->n_syscalls * sizeof(struct record);
+	uint8_t *buf = calloc(1, size);
+	if (!buf)
+		return;
+	fill_header((struct header *)buf, o, seg_start, seg_end, a->n_syscalls);
+	struct record *r = (struct record *)(buf + sizeof(struct header));
+	for (size_t k = 0; k < a->n_syscalls; k++) {
+		r[k].syscall = (uint32_t)(p[k].syscall_addr - seg_start);
+		r[k].method = p[k].method;
+		if (p[k].method != SI_PATCH_NONE) {
+			r[k].start = (uint32_t)(p[k].start - seg_start);
+			r[k].end = (uint32_t)(p[k].end - seg_start);
+		}
+		if (p[k].method == SI_PATCH_JMP_PADDING)
+			r[k].pad = (uint32_t)(p[k].pad_addr - seg_start);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	bool ok = fd >= 0 && write(fd, buf, size) == (ssize_t)size;
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	if (ok && rename(tmp, path) == 0) {
+		if (si_debug_level >= 1)
+			si_dprintf(2, "syscall_intercept: plan cache: wrote %s\n", path);
+	} else if (fd >= 0) {
+		unlink(tmp);
+	}
+	free(buf);
+}
+
+/* The file's bytes when it is ours, plausible in size and read whole; NULL otherwise. */
+static uint8_t *
+read_plan_file(const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	uint8_t *buf = NULL;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    st.st_size >= (off_t)sizeof(struct header) && st.st_size <= MAX_FILE &&
+	    (buf = malloc((size_t)st.st_size)) != NULL &&
+	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	*size = buf ? (size_t)st.st_size : 0;
+	return buf;
+}
+
+/* Whether the plan's sites are in order, inside the segment, and their windows disjoint. */
+static bool
+records_sane(const struct record *r, size_t n, uint64_t seg_len)
+{
+	uint64_t prev_end = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (r[k].method > SI_PATCH_JMP_PADDING || (uint64_t)r[k].syscall + 2 > seg_len)
+			return false;
+		uint64_t lo = r[k].syscall, hi = r[k].syscall + 2;
+		if (r[k].method != SI_PATCH_NONE) {
+			if (r[k].start > r[k].syscall || r[k].end < hi || r[k].end > seg_len ||
+			    r[k].end - r[k].start > MAX_WINDOW)
+				return false;
+			lo = r[k].start;
+			hi = r[k].end;
+		}
+		if (r[k].method == SI_PATCH_JMP_PADDING &&
+		    (r[k].start != r[k].syscall || r[k].end != hi || (uint64_t)r[k].pad + 5 > seg_len))
+			return false;
+		if (k > 0 && lo < prev_end)
+			return false;
+		prev_end = hi;
+	}
+	return true;
+}
+
+/* Whether [addr, addr + 5) is padding (nop/int3 instructions) after code that ends there. */
+static bool
+padding_at(const struct si_code *seg, uint64_t addr)
+{
+	uint64_t lo = addr, hi = addr + 16 < seg->addr + seg->len ? addr + 16 : seg->addr + seg->len;
+	struct si_code c = { .bytes = seg->bytes + (lo - seg->addr), .addr = lo, .len = hi - lo };
+	struct si_analysis pa;
+	if (si_analyse(&c, &addr, 1, &pa) != 0)
+		return false;
+	uint64_t covered = addr;
+	for (size_t i = 0; i < pa.n_insns && covered < addr + 5; i++) {
+		if (!(pa.insns[i].flags & SI_INSN_PADDING))
+			break;
+		covered += pa.insns[i].len;
+	}
+	si_analysis_free(&pa);
+	return covered >= addr + 5;
+}
+
+/*
+ * The analysis of the planned windows only, and the plan, from the cache; false (nothing
+ * allocated) when there is no usable plan.  Every window is checked as the planner would have
+ * left it, except for jump targets, which only the full analysis can see.
+ */
+bool
+si_plan_cache_load(const struct si_object *o, const struct si_code *seg, struct si_analysis *a,
+		   struct si_patch **out)
+{
+	char path[4096 + 128];
+	if (!plan_path(o, seg->addr, path, sizeof(path)))
+		return false;
+	size_t size;
+	uint8_t *buf = read_plan_file(path, &size);
+	if (!buf)
+		return false;
+	const char *why = "damaged";
+	uint64_t *ranges = NULL;
+	struct si_patch *p = NULL;
+	memset(a, 0, sizeof(*a));
+	struct header want, *h = (struct header *)buf;
+	const struct record *r = (const struct record *)(buf + sizeof(*h));
+	size_t n = h->n_sites;
+	fill_header(&want, o, seg->addr, seg->addr + seg->len, n);
+	if (memcmp(h, &want, sizeof(want)) != 0) {
+		why = "made for another build or segment";
+		goto reject;
+	}
+	if (n == 0 || size != sizeof(*h) + n * sizeof(*r) || !records_sane(r, n, seg->len))
+		goto reject;
+
+	ranges = malloc(2 * n * sizeof(*ranges));
+	p = calloc(n, sizeof(*p));
+	if (!ranges || !p)
+		goto reject;
+	for (size_t k = 0; k < n; k++) {
+		bool window = r[k].method != SI_PATCH_NONE;
+		ranges[2 * k] = seg->addr + (window ? r[k].start : r[k].syscall);
+		ranges[2 * k + 1] = seg->addr + (window ? r[k].end : r[k].syscall + 2);
+	}
+	struct si_code only = *seg;
+	only.sparse = false;
+	only.eh = NULL;
+	only.ranges = ranges;
+	only.n_ranges = n;
+	if (si_analyse(&only, &ranges[0], 1, a) != 0 || a->n_syscalls != n)
+		goto reject;
+	a->code.ranges = NULL;	/* freed below; only si_analyse reads them */
+	a->code.n_ranges = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct si_patch *q = &p[k];
+		q->syscall_addr = seg->addr + r[k].syscall;
+		q->method = (enum si_patch_method)r[k].method;
+		q->reason = "left unpatched (as planned by an earlier process: see the plan cache)";
+		q->first = si_insn_at(a, ranges[2 * k]);
+		q->start = ranges[2 * k];
+		q->end = ranges[2 * k + 1];
+		q->pad_addr = seg->addr + r[k].pad;
+		if (q->first == SIZE_MAX || a->insns[a->syscalls[k]].addr != q->syscall_addr)
+			goto reject;
+		/*
+		 * As plan.c's window_ok: the window's instructions tile it exactly, all but the
+		 * syscall can move, none but the first is a target (of what was decoded) or an
+		 * endbr64, and no code follows a jmp or ret inside it.
+		 */
+		uint64_t at = q->start;
+		size_t i = q->first;
+		for (; i < a->n_insns && at < q->end; i++) {
+			const struct si_insn *in = &a->insns[i];
+			if (in->addr != at || in->len == 0 ||
+			    (in->addr != q->syscall_addr && !si_relocatable(a, i)) ||
+			    (in->addr != q->start && (in->flags & (SI_INSN_TARGET | SI_INSN_ENDBR))) ||
+			    (i + 1 < a->n_insns && at + in->len < q->end &&
+			     (in->flags & SI_INSN_NO_FALLTHROUGH)))
+				goto reject;
+			at += in->len;
+		}
+		q->last = i;
+		if (at != q->end)
+			goto reject;
+		if (q->method == SI_PATCH_JMP_PADDING && !padding_at(seg, q->pad_addr))
+			goto reject;
+	}
+	free(ranges);
+	free(buf);
+	*out = p;
+	if (si_debug_level >= 1)
+		si_dprintf(2, "syscall_intercept: plan cache: using %s\n", path);
+	return true;
+reject:
+	if (si_debug_level >= 1)
+		si_dprintf(2, "syscall_intercept: plan cache: %s is %s; analysing again\n", path, why);
+	si_analysis_free(a);
+	free(ranges);
+	free(p);
+	free(buf);
+	return false;
+}

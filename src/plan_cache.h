@@ -1,0 +1,22 @@
+/*
+ * plan_cache.h -- INTERCEPT_PLAN_CACHE: plans of patched segments kept across processes
+ * (plan_cache.c).
+ */
+#ifndef SI_PLAN_CACHE_H
+#define SI_PLAN_CACHE_H
+
+#include "intercept.h"
+
+/* Reads INTERCEPT_PLAN_CACHE once, at init (may use libc). */
+void si_plan_cache_init(void);
+/*
+ * For the code segment seg of o: the analysis of its planned windows and the plan (malloc'ed,
+ * a->n_syscalls entries) from the cache, checked again; false when there is none to use.
+ */
+bool si_plan_cache_load(const struct si_object *o, const struct si_code *seg,
+			struct si_analysis *a, struct si_patch **plan);
+/* Keeps the plan p of the full analysis a of [seg_start, seg_end) of o for later processes. */
+void si_plan_cache_store(const struct si_object *o, uint64_t seg_start, uint64_t seg_end,
+			 const struct si_analysis *a, const struct si_patch *p);
+
+#endif
