@@ -14,6 +14,7 @@
 #include "bench.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <gnu/libc-version.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -451,10 +452,13 @@ primitives_section(const struct config *c)
 
 /* ---------------------------------------------------------------- start-up */
 
-#define N_ENV_MODES 3
+#define N_ENV_MODES 4
 static const char *const env_mode_name[N_ENV_MODES] = {
-	"native", "library (pass-through hook)", "library + INTERCEPT_ALL_OBJS=1"
+	"native", "library (pass-through hook)", "library + INTERCEPT_ALL_OBJS=1",
+	"library + INTERCEPT_PLAN_CACHE (warm)"
 };
+/* INTERCEPT_PLAN_CACHE=<the run's temporary directory>/plans; the first run fills it */
+static char env_plan_cache[200];
 
 static void
 env_for_mode(int mode, char **env)
@@ -464,7 +468,30 @@ env_for_mode(int mode, char **env)
 		env[k++] = env_pass;
 	if (mode == 2)
 		env[k++] = "INTERCEPT_ALL_OBJS=1";
+	if (mode == 3)
+		env[k++] = env_plan_cache;
 	env[k] = NULL;
+}
+
+/* Empties and removes the plan cache directory of the run. */
+static void
+remove_plan_cache(void)
+{
+	const char *dir = strchr(env_plan_cache, '=');
+	if (!dir)
+		return;
+	dir++;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (e->d_name[0] != '.')
+			unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }
 
 /* Median whole-process wall time (ms) per mode, modes interleaved run by run. */
@@ -495,7 +522,8 @@ time_program(char *const argv[], int runs, double med[N_ENV_MODES], double min[N
  * INTERCEPT_HOOK_CMDLINE_FILTER to patch nothing.  The difference is the patching.
  */
 static void
-time_dlopen(char *const argv[], int runs, bool all_objs, double *patch_med, double *load_med)
+time_dlopen(char *const argv[], int runs, const char *mode_env, double *patch_med,
+	    double *load_med)
 {
 	double *with = calloc(runs, sizeof(double)), *without = calloc(runs, sizeof(double));
 	int n_with = 0, n_without = 0;
@@ -505,8 +533,8 @@ time_dlopen(char *const argv[], int runs, bool all_objs, double *patch_med, doub
 			int k = 0;
 			if (filtered)
 				env[k++] = "INTERCEPT_HOOK_CMDLINE_FILTER=si-bench-patches-nothing";
-			if (all_objs)
-				env[k++] = "INTERCEPT_ALL_OBJS=1";
+			if (mode_env)
+				env[k++] = (char *)mode_env;
 			env[k] = NULL;
 			struct child_result cr;
 			unsigned long long ns;
@@ -538,11 +566,12 @@ startup_section(const struct config *c)
 			       "ctypes.CDLL(sys.argv[1], mode=ctypes.RTLD_GLOBAL)\n"
 			       "print(time.perf_counter_ns() - t)\n",
 			       (char *)c->lib, NULL };
-	double patch[4], load[4];
-	time_dlopen(dl_argv, runs_dl, false, &patch[0], &load[0]);
-	time_dlopen(dl_argv, runs_dl, true, &patch[1], &load[1]);
-	time_dlopen(py_dl_argv, runs_dl, false, &patch[2], &load[2]);
-	time_dlopen(py_dl_argv, runs_dl, true, &patch[3], &load[3]);
+	double patch[5], load[5];
+	time_dlopen(dl_argv, runs_dl, NULL, &patch[0], &load[0]);
+	time_dlopen(dl_argv, runs_dl, "INTERCEPT_ALL_OBJS=1", &patch[1], &load[1]);
+	time_dlopen(py_dl_argv, runs_dl, NULL, &patch[2], &load[2]);
+	time_dlopen(py_dl_argv, runs_dl, "INTERCEPT_ALL_OBJS=1", &patch[3], &load[3]);
+	time_dlopen(dl_argv, runs_dl, env_plan_cache, &patch[4], &load[4]);
 
 	progress(" /bin/true...");
 	char *true_argv[] = { "/bin/true", NULL };
@@ -560,11 +589,12 @@ startup_section(const struct config *c)
 	       "relocates, patches nothing); median of %d runs each.\n\n", runs_dl);
 	printf("| process | objects patched | patching ms | load without patching ms |\n");
 	printf("|---|---|---:|---:|\n");
-	const char *what[4] = { "si-bench (small C program)", "si-bench (small C program)",
-				"python3 (after start-up)", "python3 (after start-up)" };
-	for (int i = 0; i < 4; i++) {
-		printf("| %s | %s |", what[i], i % 2 ? "all (INTERCEPT_ALL_OBJS=1)" :
-		       "libc + ld.so");
+	const char *what[5] = { "si-bench (small C program)", "si-bench (small C program)",
+				"python3 (after start-up)", "python3 (after start-up)",
+				"si-bench (small C program)" };
+	for (int i = 0; i < 5; i++) {
+		printf("| %s | %s |", what[i], i == 4 ? "libc + ld.so, INTERCEPT_PLAN_CACHE (warm)" :
+		       i % 2 ? "all (INTERCEPT_ALL_OBJS=1)" : "libc + ld.so");
 		if (patch[i] < 0 || load[i] < 0)
 			printf(" failed | |\n");
 		else
@@ -1013,6 +1043,7 @@ run_main(int argc, char **argv)
 		perror("si-bench: mkdtemp");
 		return 1;
 	}
+	snprintf(env_plan_cache, sizeof(env_plan_cache), "INTERCEPT_PLAN_CACHE=%s/plans", c.tmpdir);
 	signal(SIGPIPE, SIG_IGN);
 	uint64_t t0 = now_ns();
 	print_machine(&c);
@@ -1032,6 +1063,7 @@ run_main(int argc, char **argv)
 			sections[i].run(&c);
 			fflush(stdout);
 		}
+	remove_plan_cache();
 	rmdir(c.tmpdir);
 	char load[128] = "?";
 	FILE *f = fopen("/proc/loadavg", "r");
