@@ -1,8 +1,8 @@
 /*
  * init.c -- the library's constructor: reads the environment (INTERCEPT_HOOK_CMDLINE_FILTER,
  * INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE, INTERCEPT_PLAN_CACHE, the
- * log's variables) and starts patching.  Empty or malformed values have documented meanings (env_level); nothing
- * here may abort the program.
+ * log's variables) and starts patching.  Empty or malformed values have documented meanings
+ * (env_level); nothing here may abort the program.
  */
 #define _GNU_SOURCE
 #include "intercept.h"

@@ -133,8 +133,8 @@ struct si_site {
 /*
  * Builds the trampoline for `p` at out_addr into out (SI_MAX_TRAMPOLINE_LEN bytes), including its
  * struct si_site (8-byte aligned, after the code).  entry_slot is the address of two words: the
- * entry code's address and its vfork-post entry's.  Returns the length used, or 0 when some instruction cannot be
- * relocated there.
+ * entry code's address and its vfork-post entry's.  Returns the length used, or 0 when some
+ * instruction cannot be relocated there.
  */
 size_t si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 			  const struct si_object *obj, uint64_t entry_slot,

@@ -461,7 +461,11 @@ local_file_system(long type)
 	}
 }
 
-/* st_dev numbers already found to hold a local file system: most files share a few */
+/*
+ * st_dev numbers already found to hold a local file system: most files share a few.  (A number
+ * freed by an unmount and given to a FUSE or NFS mount while the process runs would be taken
+ * for local: only "= ?" lines before the call would be missing.)
+ */
 #define LOCAL_DEVS 8
 static uint64_t local_devs[LOCAL_DEVS];
 static unsigned local_devs_next;
@@ -561,8 +565,9 @@ empty_string_here(long s)
  * ---- the syscalls whose two lines are written together, after the call
  *
  * Conservative on purpose: only what cannot wait (not even for a file system server: fstat,
- * lseek, close on a FUSE or NFS file can hang: I/O only on quick descriptors), always returns (not kill/tgkill, which may kill
- * the caller, nor a sigprocmask that unblocks a pending fatal signal), and changes nothing
+ * lseek, close on a FUSE or NFS file can hang: I/O only on quick descriptors), always returns
+ * (not kill/tgkill, which may kill the caller, nor a sigprocmask that unblocks a pending fatal
+ * signal), and changes nothing
  * another thread or process could act on before the lines are out (not munmap, mprotect, brk,
  * madvise, mmap MAP_FIXED: another thread may fault on that memory at once; not futex wakes).
  */
