@@ -256,6 +256,49 @@ add_pad(void *ctx, uint64_t pad)
 }
 
 /*
+ * Switch jump tables: an indirect jmp reaches case labels that no instruction names, listed in
+ * read-only data.  The two forms compilers emit: position-independent code loads the table's
+ * address with `lea table(%rip), %reg` shortly before `jmp *%reg`, entries being 32-bit offsets
+ * from the table; other code jumps through `jmp *table(,%reg,8)`, entries being addresses.
+ * Entries are read while they land inside the decoded region of the jump (at most MAX_TABLE),
+ * and only from the object's mapped segments.  An unrelated lea only adds targets, which makes
+ * the planner more careful, never less.
+ */
+#define MAX_TABLE 1024
+#define LEA_LOOKBACK 16		/* instructions between the lea and the jmp */
+
+static bool
+read_mapped(const struct si_eh_view *v, uint64_t addr, void *out, size_t len)
+{
+	for (int i = 0; v && i < v->n_seg; i++)
+		if (addr >= v->seg[i].start && addr < v->seg[i].end && len <= v->seg[i].end - addr) {
+			memcpy(out, v->seg[i].bytes + (addr - v->seg[i].start), len);
+			return true;
+		}
+	return false;
+}
+
+static void
+jump_table_targets(const struct si_code *code, struct target_bits *targets, uint64_t table,
+		   bool relative, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t k = 0; k < MAX_TABLE; k++) {
+		uint64_t t;
+		if (relative) {
+			int32_t off;
+			if (!read_mapped(code->eh, table + 4 * k, &off, 4))
+				return;
+			t = table + (uint64_t)(int64_t)off;
+		} else if (!read_mapped(code->eh, table + 8 * k, &t, 8)) {
+			return;
+		}
+		if (t < lo || t >= hi)
+			return;
+		set_target(targets, t);
+	}
+}
+
+/*
  * Exception landing pads: the unwinder jumps there, so they are targets like any branch's.  Only
  * the FDEs of the functions decoded are read (all of libc's would cost ~30 us): a landing pad is
  * relative to its own FDE's start unless the LSDA gives an LPStart, and compilers keep pads in
@@ -318,9 +361,12 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	ZydisDecoderEnableMode(&dec, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE);
 
 	size_t next_start = 0;
+	uint64_t lea_target = 0;	/* of the last `lea x(%rip), %reg`, for jump tables */
+	size_t lea_at = 0;		/* the instruction count then */
 	for (size_t r = 0; r <= regions.n; r++) {
 		uint64_t r_lo = r < regions.n ? ((uint64_t *)regions.v)[2 * r] : end;
 		uint64_t r_hi = r < regions.n ? ((uint64_t *)regions.v)[2 * r + 1] : end;
+		lea_target = 0;		/* a table is read only within the region of its jump */
 		if (pc < r_lo) {	/* a gap that was not decoded: one opaque pseudo-instruction */
 			struct si_insn *gap = grow(&insns);
 			if (!gap)
@@ -344,6 +390,21 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 			if (ZYAN_SUCCESS(st)) {
 				in.len = zi.length;
 				in.flags = classify(&zi, pc, &target);
+				if (zi.mnemonic == ZYDIS_MNEMONIC_LEA && (in.flags & SI_INSN_RIPREL)) {
+					lea_target = pc + zi.length + (uint64_t)zi.raw.disp.value;
+					lea_at = insns.n;
+				} else if (zi.mnemonic == ZYDIS_MNEMONIC_JMP &&
+					   !(in.flags & SI_INSN_RELATIVE) && code->eh) {
+					if (zi.raw.modrm.mod == 3 && lea_target &&
+					    insns.n - lea_at <= LEA_LOOKBACK)
+						jump_table_targets(code, &targets, lea_target, true,
+								   r_lo, r_hi);
+					else if (zi.raw.modrm.mod == 0 && zi.raw.modrm.rm == 4 &&
+						 zi.raw.sib.base == 5 && zi.raw.sib.scale == 3)
+						jump_table_targets(code, &targets,
+								   (uint64_t)zi.raw.disp.value,
+								   false, r_lo, r_hi);
+				}
 			} else {
 				in.len = 1;
 				in.flags = SI_INSN_INVALID | SI_INSN_UNMOVABLE;

@@ -420,6 +420,41 @@ pat_lsda_pads:
 	.uleb128 0
 .Llsda_cs_end:
 
+/* 20. a switch through a jump table, as compilers emit it for position-independent code: case 2
+ *     starts right after the syscall, reached only by the indirect jmp.  The syscall itself is a
+ *     jump target, so a window must start there, and the nop and add after it would complete
+ *     5 bytes: the table's entry would then land inside the jump.
+ *     long pat_jtab(long k): 0 -> getpid + 5; 1 -> getppid + 5; 2 -> 2005 without a syscall */
+	.text
+	.p2align 4
+FUNC pat_jtab
+	mov $2000, %eax
+	lea .Ljtab_table(%rip), %rdx
+	movslq (%rdx,%rdi,4), %rcx
+	add %rdx, %rcx
+	jmp *%rcx
+.Ljtab_case0:
+	mov $NR_GETPID, %eax
+	jmp .Ljtab
+.Ljtab_case1:
+	mov $NR_GETPPID, %eax
+.Ljtab:
+	syscall
+	nop
+.Ljtab_case2:
+	add $5, %eax
+	ret
+	.fill 16, 1, 0xcc
+END pat_jtab
+	.section .rodata
+	.balign 4
+.Ljtab_table:
+	.long .Ljtab_case0 - .Ljtab_table
+	.long .Ljtab_case1 - .Ljtab_table
+	.long .Ljtab_case2 - .Ljtab_table
+	.text
+SITES jtab, .Ljtab
+
 /* The personality routine's address, for .cfi_personality's indirect encoding (as GCC emits it) */
 	.hidden DW.ref.__gcc_personality_v0
 	.weak DW.ref.__gcc_personality_v0

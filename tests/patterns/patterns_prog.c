@@ -24,13 +24,13 @@ void pat_exit(int) __attribute__((noreturn));
 long pat_after(long, long), pat_at(long), pat_at_ret(long), pat_loop(long);
 long pat_riprel_before(long), pat_riprel_after(long), pat_endbr(void), pat_endbr_tight(void);
 long pat_b2b(long, const void *, long), pat_b2b3(long, const void *, long);
-long pat_jcc(long), pat_targets(long), pat_far(long), pat_lsda(long);
+long pat_jcc(long), pat_targets(long), pat_far(long), pat_lsda(long), pat_jtab(long);
 extern long pat_data, pat_data2, pat_out;
 extern const uint64_t pat_first_sites[], pat_int3_sites[], pat_nop_sites[], pat_last_sites[],
 	pat_exit_sites[], pat_after_sites[], pat_at_sites[], pat_at_ret_sites[], pat_loop_sites[],
 	pat_riprel_before_sites[], pat_riprel_after_sites[], pat_endbr_sites[],
 	pat_endbr_tight_sites[], pat_b2b_sites[], pat_b2b3_sites[], pat_jcc_sites[],
-	pat_targets_sites[], pat_far_sites[], pat_lsda_sites[];
+	pat_targets_sites[], pat_far_sites[], pat_lsda_sites[], pat_jtab_sites[];
 
 static long pid, ppid;
 static int failures;
@@ -133,6 +133,10 @@ run(const char *name, long iters)
 		} else if (!strcmp(name, "lsda")) {
 			EXPECT(name, pat_lsda(0), pid);
 			EXPECT(name, pat_lsda(1), 1000);	/* unwound to the landing pad */
+		} else if (!strcmp(name, "jtab")) {
+			EXPECT(name, pat_jtab(0), pid + 5);
+			EXPECT(name, pat_jtab(1), ppid + 5);
+			EXPECT(name, pat_jtab(2), 2005);	/* through the table, after the site */
 		}
 	}
 	if (!strcmp(name, "exit"))
@@ -169,6 +173,7 @@ static const struct pattern patterns[] = {
 	{ "targets", pat_targets_sites, 3, 0, 0 },
 	{ "far", pat_far_sites, 3, 0, 0 },
 	{ "lsda", pat_lsda_sites, 1, 0, 0 },
+	{ "jtab", pat_jtab_sites, 1, 1, 0 },
 };
 #define N_PATTERNS (sizeof(patterns) / sizeof(patterns[0]))
 
