@@ -1,7 +1,8 @@
 /*
  * analyse.c -- decodes a code region with Zydis and records, per instruction, what limits
- * patching: syscall sites, jump/call targets (exception landing pads, from landing.c, included),
- * relative operands, padding, control flow that does not fall through.  It only reads; it never
+ * patching: syscall sites, jump/call targets (exception landing pads, from landing.c, and switch
+ * tables' case labels included), relative operands, padding, control flow that does not fall
+ * through.  It only reads; it never
  * decides where a patch goes (plan.c does).
  */
 #define _GNU_SOURCE
