@@ -1,13 +1,17 @@
 #!/bin/sh
 # run.sh NAME [MODE...] -- runs entry NAME of programs.list natively and then under the library
-# in each mode (default: passthrough log allobjs exhaustive), every run in a fresh copy of the
-# fixture, and compares stdout and exit status with the native run.  Prints one line per mode.
+# in each mode (default: passthrough log allobjs exhaustive plancache), every run in a fresh copy
+# of the fixture, and compares stdout and exit status with the native run.  Prints one line per
+# mode.
 #
 #   passthrough  LD_PRELOAD=passthrough.so (libc and ld.so patched)
 #   log          the same with INTERCEPT_LOG=<file>; "skipped" when the log stays empty (a
 #                library without the log)
 #   allobjs      INTERCEPT_ALL_OBJS=1 (every loaded object patched)
 #   exhaustive   INTERCEPT_EXHAUSTIVE=1 (and the Syscall User Dispatch safety net)
+#   plancache    INTERCEPT_ALL_OBJS=1 and INTERCEPT_PLAN_CACHE=<folder>, warmed first by
+#                /bin/true: libc and ld.so are patched from plans read back, the program's
+#                other objects from plans its earlier processes wrote
 #
 # Exit status: 0 all modes passed, 1 a mode failed, 77 the program is not installed (skip).
 # It must never change what it compares to make a run pass.  Environment: SI_HOOK_DIR (the
@@ -17,7 +21,7 @@ set -u
 
 name=${1:?usage: run.sh NAME [MODE...]}
 shift
-modes=${*:-passthrough log allobjs exhaustive}
+modes=${*:-passthrough log allobjs exhaustive plancache}
 entry_exists "$name" || { echo "FAIL: no entry [$name] in $PROG_LIST"; exit 1; }
 why=$(entry_missing "$name")
 if [ -n "$why" ]; then
@@ -48,6 +52,8 @@ run_one() {
 	log) set -- LD_PRELOAD="$hook" INTERCEPT_LOG="$work/intercept.log" ;;
 	allobjs) set -- LD_PRELOAD="$hook" INTERCEPT_ALL_OBJS=1 ;;
 	exhaustive) set -- LD_PRELOAD="$hook" INTERCEPT_EXHAUSTIVE=1 ;;
+	plancache) set -- LD_PRELOAD="$hook" INTERCEPT_ALL_OBJS=1 INTERCEPT_PLAN_CACHE="$work/plans"
+		env "$@" /bin/true ;;
 	*) echo "FAIL: unknown mode $_m"; exit 1 ;;
 	esac
 	_t0=$(date +%s%N)
