@@ -80,15 +80,19 @@ si_plan_cache_init(void)
 	if (!self.build_id_len)
 		return;
 	mkdir(dir, 0700);	/* one level, if missing */
+	/* absolute, as objects loaded later may be patched after the program changed directory */
+	char *real = realpath(dir, NULL);
 	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022)) {
+	if (!real || strlen(real) >= sizeof(cache_dir) - 128 || stat(real, &st) != 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+		free(real);
 		if (si_debug_level >= 1)
 			si_dprintf(2, "syscall_intercept: plan cache %s: not a directory of this "
 				   "user's that only the user can write; not used\n", dir);
 		return;
 	}
-	strcpy(cache_dir, dir);
+	strcpy(cache_dir, real);
+	free(real);
 }
 
 static void
