@@ -332,7 +332,8 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 	uint64_t *starts = malloc((n_starts + 1) * sizeof(*starts));
 	if (!starts || !targets.bits)
 		goto oom;
-	memcpy(starts, starts_in, n_starts * sizeof(*starts));
+	if (n_starts)	/* starts_in may be NULL then */
+		memcpy(starts, starts_in, n_starts * sizeof(*starts));
 	qsort(starts, n_starts, sizeof(*starts), cmp_u64);
 	if (!regions_to_decode(code, starts, n_starts, &regions))
 		goto oom;
