@@ -280,15 +280,6 @@ run_in_kernel(struct si_frame *f, long nr, const long *a)
 	return result;
 }
 
-/* The hook, then the kernel (unless the hook answered), then the post-kernel hook. */
-static inline long
-run_syscall(struct si_frame *f, long nr, const long *a)
-{
-	long result;
-	if (call_hook(f, nr, a, &result))
-		result = run_in_kernel(f, nr, a);
-	return result;
-}
 
 /* Whether hook code will run between the two log lines of this syscall (see log.h). */
 static inline bool
@@ -306,7 +297,13 @@ dispatch_logged(struct si_frame *f)
 	const long *a = f->args;
 	struct si_log_pending lp;
 	si_log_before(&lp, f->site, nr, a, hook_runs(f));
-	long result = run_syscall(f, nr, a);
+	long result;
+	if (call_hook(f, nr, a, &result)) {
+		if (si_log_keep_fd(nr, a, &result))
+			call_post_kernel(nr, a, result);	/* done around the log's descriptor */
+		else
+			result = run_in_kernel(f, nr, a);
+	}
 	si_log_after(&lp, f->site, nr, a, result);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }

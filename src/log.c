@@ -837,6 +837,48 @@ si_log_syscall(const struct si_site *site, long nr, const long args[6], long res
 	}
 }
 
+bool
+si_log_keep_fd(long nr, const long a[6], long *result)
+{
+	int fd = si_log_fd;
+	if (fd < 0)
+		return false;
+	switch (nr) {
+	case SYS_close:
+		if ((int)a[0] != fd)
+			return false;
+		*result = 0;	/* the log stays open, the program sees its close succeed */
+		return true;
+	case SYS_close_range: {
+		unsigned lo = (unsigned)a[0], hi = (unsigned)a[1], flags = (unsigned)a[2];
+		/* CLOSE_RANGE_CLOEXEC closes nothing now; the log is close-on-exec already */
+		if (lo > (unsigned)fd || hi < (unsigned)fd || (flags & 4))
+			return false;
+		long r = 0;
+		if (lo < (unsigned)fd)
+			r = si_sys(SYS_close_range, lo, (unsigned)fd - 1, flags);
+		if (r == 0 && hi > (unsigned)fd)
+			r = si_sys(SYS_close_range, (unsigned)fd + 1, hi, flags);
+		*result = r;
+		return true;
+	}
+	case SYS_dup2: case SYS_dup3:
+		/*
+		 * Not in a vfork child: its descriptors are not its parent's, but si_log_fd is.  A
+		 * line another thread writes between the move and the program's dup2 still goes to
+		 * the old number: a race with the program replacing a descriptor it never opened.
+		 */
+		if ((int)a[1] == fd && (int)a[0] != fd && !si_in_vfork_child()) {
+			long moved = si_sys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1);
+			if (moved >= 0)
+				__atomic_store_n(&si_log_fd, (int)moved, __ATOMIC_RELAXED);
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
 void
 si_log_before(struct si_log_pending *p, const struct si_site *site, long nr,
 	      const long args[6], bool hook_runs)

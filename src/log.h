@@ -67,6 +67,16 @@ struct si_log_pending {
  */
 void si_log_before(struct si_log_pending *p, const struct si_site *site, long nr,
 		   const long args[6], bool hook_runs);
+/*
+ * Between the two, for a syscall about to run: keeps the log's descriptor out of the program's
+ * way.  The program may close every descriptor (daemons do, and closefrom()) and then open
+ * enough files or sockets to be handed the log's number: the log would write into them.  So a
+ * close of the log's descriptor succeeds without closing it, a close_range is run around it,
+ * and a dup2/dup3 onto its number first moves the log to another.  Returns true when it has
+ * made the call itself (*result set), false when the syscall is to run as it is.
+ */
+bool si_log_keep_fd(long nr, const long args[6], long *result);
+
 /* After it, with the result (the kernel's or the hook's): writes what si_log_before left. */
 void si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 		  const long args[6], long result);

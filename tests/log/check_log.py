@@ -256,6 +256,28 @@ def t_log_quick_io(a, d):
     find(lines, r' -- read\([0-9]+, "p", 1\) = 1$', 'quick_io', 8000)
 
 
+def t_log_closefds(a, d):
+    """A program that closes every descriptor and then opens a thousand files, or dup2()s onto
+    the log's number, never gets log lines in its files, and its calls are all still logged."""
+    path = d + '/closefds.log'
+    files = d + '/files'
+    os.mkdir(files)
+    p = run([a.target, 'closefds', files], env_with(LD_PRELOAD=preload(a), INTERCEPT_LOG=path))
+    check(p.returncode == 0 and p.stdout == 'ok\n', 'status %d, %r %r'
+          % (p.returncode, p.stdout, p.stderr))
+    names = os.listdir(files)
+    check(len(names) > 3, 'only %d files opened' % len(names))
+    foreign = [n for n in names if read(files + '/' + n) != 'data\n']
+    check(not foreign, '%d of the program\'s files hold more than its data, e.g. %s: %r'
+          % (len(foreign), foreign[:1], read(files + '/' + foreign[0])[:200] if foreign else ''))
+    lines = lines_of(path)
+    check_well_formed(lines, 'closefds')
+    find(lines, r' -- close_range\(3, 4294967295, 0x0\) = 0$', 'closefds', 1)
+    find(lines, r' -- getppid\(\) = [0-9]+$', 'closefds', 3)
+    find(lines, r' -- dup2\([0-9]+, [0-9]+\) = [0-9]+$', 'closefds', 1)
+    find(lines, r' -- write\([0-9]+, "x", 1\) = 1$', 'closefds', 1)
+
+
 def t_log_blocked(a, d):
     """A syscall that may wait has its "= ?" line in the file while it waits."""
     path = d + '/blocked.log'

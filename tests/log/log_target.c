@@ -10,6 +10,10 @@
  *   signals      20000 getpid() while a 200us timer's SIGALRM handler calls getppid(); prints
  *                "handled N", the number of handler runs
  *   blocked      3 getppid(), then read(0, buf, 1), which waits until the test writes a byte
+ *   closefds DIR closes every descriptor from 3 up (close_range), calls getppid, then opens files
+ *                in DIR until it holds a number above the log's, writing "data\n" to each;
+ *                closes them, dup2()s a pipe onto the log's old number and writes "x" through
+ *                it; prints "ok" when the pipe got it
  *   quick_io DIR 8 threads, 1000 times each: write(/dev/null, "abc", 3), pread64 and fstat of a
  *                file in DIR, write and read of 1 byte through a pipe of its own
  * Its checks live in check_log.py; it only makes the calls, and reports failures by its status.
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -82,6 +87,65 @@ getppid_loop(void *arg)
 	for (int i = 0; i < PER_THREAD; i++)
 		getppid();
 	return arg;
+}
+
+/* The descriptor INTERCEPT_LOG writes to: the one whose link names the log file. */
+static int
+log_descriptor(void)
+{
+	char want[4096], link[64], got[4096];
+	const char *path = getenv("INTERCEPT_LOG");
+	if (!path || !realpath(path, want))
+		return -1;
+	for (int fd = 3; fd < 4096; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, got, sizeof(got) - 1);
+		if (n > 0) {
+			got[n] = '\0';
+			if (strcmp(got, want) == 0)
+				return fd;
+		}
+	}
+	return -1;
+}
+
+static int
+closefds(const char *dir)
+{
+	int log_fd = log_descriptor();
+	if (log_fd < 0)
+		return 10;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)log_fd + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (syscall(436 /* close_range */, 3, ~0U, 0) != 0)
+		return 11;
+	getppid();
+	static int fds[8192];
+	int n = 0, top = -1;
+	char path[4096];
+	while (top <= log_fd && n < 8192) {
+		snprintf(path, sizeof(path), "%s/f%d", dir, n);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return 12;
+		if (write(fd, "data\n", 5) != 5)
+			return 13;
+		fds[n++] = top = fd;
+	}
+	getppid();
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	int p[2];
+	char c = 0;
+	if (pipe(p) != 0 || dup2(p[1], log_fd) != log_fd || write(log_fd, "x", 1) != 1 ||
+	    read(p[0], &c, 1) != 1 || c != 'x')
+		return 14;
+	getppid();
+	printf("ok\n");
+	return 0;
 }
 
 static int null_fd, file_fd;
@@ -156,6 +220,8 @@ main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (strcmp(mode, "decoded") == 0 && argc > 2)
 		return decoded(argv[2]);
+	if (strcmp(mode, "closefds") == 0 && argc > 2)
+		return closefds(argv[2]);
 	if (strcmp(mode, "quick_io") == 0 && argc > 2)
 		return quick_io(argv[2]);
 	if (strcmp(mode, "after_exec") == 0) {
@@ -198,6 +264,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "usage: log_target decoded DIR | threads | quiet | forker | hooked | signals | "
-			"blocked | quick_io DIR\n");
+			"blocked | quick_io DIR | closefds DIR\n");
 	return 2;
 }
