@@ -231,7 +231,8 @@ classify_clone(long nr, const long *a, unsigned long *child_sp, unsigned long *f
 	return (flags & CLONE_VM) ? CLONE_SHARED_STACK : CLONE_COPY;
 }
 
-static struct si_ret
+/* Out of line: its frame would otherwise weigh on every syscall's path through si_dispatch. */
+static __attribute__((noinline)) struct si_ret
 dispatch_special(struct si_frame *f)
 {
 	long nr = f->nr, result = 0;
