@@ -8,11 +8,15 @@
  *   syscall-trace -c --from-log FILE
  *
  * The tracer itself is an ordinary program (stdio, malloc): it is never preloaded.  It must
- * never change what the traced program sees beyond the LD_PRELOAD and INTERCEPT_LOG* variables
- * it adds, nor exit with a status of its own when the program ran (usage errors: 2; the library
- * or the log unusable: 1; the program could not be started: 127 or 126).
+ * never change what the traced program sees beyond the LD_PRELOAD, INTERCEPT_LOG* and
+ * INTERCEPT_PLAN_CACHE variables it adds (the last, unless the user set it, names a private
+ * temporary folder that lets every process after the first skip the analysis of libc and
+ * ld.so, removed when the program ends), nor exit with a status of its own when the program
+ * ran (usage errors: 2; the library or the log unusable: 1; the program could not be started:
+ * 127 or 126).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -293,6 +297,24 @@ exit_status(int st)
 	return 1;
 }
 
+/* Removes the plan folder and the plans in it (the library writes only files there). */
+static void
+remove_plans(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX + 256];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -384,6 +406,17 @@ main(int argc, char **argv)
 		close(fd);
 	}
 
+	/* Plans shared by the traced processes, in a private folder of our own (see above). */
+	char plan_dir[PATH_MAX] = "";
+	const char *user_plans = getenv("INTERCEPT_PLAN_CACHE");
+	if (!user_plans || !*user_plans) {
+		const char *tmpdir = getenv("TMPDIR");
+		snprintf(plan_dir, sizeof(plan_dir), "%s/syscall-trace-plans.XXXXXX",
+			 tmpdir && *tmpdir ? tmpdir : "/tmp");
+		if (!mkdtemp(plan_dir))
+			plan_dir[0] = '\0';	/* then every process analyses for itself */
+	}
+
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
@@ -412,6 +445,8 @@ main(int argc, char **argv)
 		else
 			unsetenv("INTERCEPT_LOG_TIMING");
 		unsetenv("INTERCEPT_LOG_OWNER");	/* a log of an outer trace is not ours */
+		if (plan_dir[0])
+			setenv("INTERCEPT_PLAN_CACHE", plan_dir, 1);
 		execvp(argv[optind], argv + optind);
 		int err = errno;
 		fprintf(stderr, "%s: cannot run %s: %s\n", prog_name, argv[optind], strerror(err));
@@ -445,6 +480,8 @@ main(int argc, char **argv)
 		unlink(tmp_path);
 		close(log_fd);
 	}
+	if (plan_dir[0])
+		remove_plans(plan_dir);
 	free(lib);
 	return exit_status(st);
 }

@@ -251,8 +251,8 @@ def t_log_quick_io(a, d):
         hits = find(lines, ' -- ' + c + r' = [0-9]+$', 'quick_io')
         check(len(hits) >= 8000, '%s: only %d result lines' % (c, len(hits)))
         split = split_pairs(lines, c)
-        check(not split, '%s: %d pairs split, e.g. %r' % (c, len(split), lines[split[0]:split[0] + 3]
-                                                         if split else None))
+        example = lines[split[0]:split[0] + 3] if split else None
+        check(not split, '%s: %d pairs split, e.g. %r' % (c, len(split), example))
     find(lines, r' -- read\([0-9]+, "p", 1\) = 1$', 'quick_io', 8000)
 
 
@@ -374,6 +374,30 @@ def t_trace_stderr(a, d):
     find(lines, r' -- write\(1, "hello from the program\\n", 23\) = 23 <[0-9.]+>$', 'stderr', 1)
     check(not [f for f in os.listdir(d) if f.startswith('syscall-trace.')],
           'temporary log left behind')
+
+
+def t_trace_plan_cache(a, d):
+    """The tracer's processes share plans through a private folder that it removes at the end;
+    a folder the user names is used and kept."""
+    tmp = d + '/tmp'
+    os.mkdir(tmp)
+    env = tracer_env(a)
+    env.update(TMPDIR=tmp, INTERCEPT_DEBUG_DUMP='1')
+    p = run([a.tracer, '-f', '-o', d + '/trace.log', '--', 'sh', '-c', '/bin/true; /bin/true'],
+            env)
+    check(p.returncode == 0, 'status %d: %s' % (p.returncode, p.stderr))
+    check('plan cache: wrote ' + tmp + '/syscall-trace-plans.' in p.stderr,
+          'the first process wrote no plan: %r' % p.stderr[-600:])
+    check(p.stderr.count('plan cache: using ' + tmp + '/syscall-trace-plans.') >= 4,
+          'later processes did not use the plans: %r' % p.stderr[-600:])
+    check(os.listdir(tmp) == [], 'left behind in TMPDIR: %r' % os.listdir(tmp))
+    find(lines_of(d + '/trace.log'), r' -- execve\(', 'trace_plan_cache')
+    mine = d + '/plans'
+    env.update(INTERCEPT_PLAN_CACHE=mine)
+    p = run([a.tracer, '-o', d + '/trace2.log', '--', '/bin/true'], env)
+    kept = os.listdir(mine) if os.path.isdir(mine) else None
+    check(p.returncode == 0 and kept is not None and len(kept) >= 2,
+          'the user\'s plan folder: status %d, %r' % (p.returncode, kept))
 
 
 def parse_table(text):
