@@ -26,10 +26,13 @@ out=$(INTERCEPT_DEBUG_DUMP=2 INTERCEPT_NO_VECTOR_SAVE=1 LD_PRELOAD=$lib /bin/tru
 expect "INTERCEPT_NO_VECTOR_SAVE selects the entry without vector saves" \
 	"entry saves no vector state" "$out"
 
-# With that entry, syscalls still work and the hook still answers.  (A directory of our own:
-# other tests running at the same time change / and /tmp.)
-dir=$(mktemp -d) || exit 1
-trap 'rm -rf "$dir"' EXIT
+# With that entry, syscalls still work and the hook still answers.  (A directory of our own,
+# inside another of our own: other tests running at the same time change / and /tmp, and
+# `ls -la` shows the parent as "..".)
+top=$(mktemp -d) || exit 1
+trap 'rm -rf "$top"' EXIT
+dir=$top/files
+mkdir "$dir" || exit 1
 for f in one two three; do echo "content $f" >"$dir/$f"; done
 native=$(ls -la "$dir" 2>&1; cat "$dir"/*; echo "status $?")
 under=$(INTERCEPT_NO_VECTOR_SAVE=1 LD_PRELOAD=$pass sh -c 'ls -la "$1"; cat "$1"/*' sh "$dir" 2>&1;
