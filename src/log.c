@@ -200,8 +200,19 @@ open_log(bool trunc)
 		n += si_fmt_dec(path + n, sizeof(path) - n, self_pid);
 	path[n] = '\0';
 
-	int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (trunc ? O_TRUNC : 0);
-	long fd = si_sys(SYS_openat, AT_FDCWD, path, flags, 0600);
+	/*
+	 * /dev/stderr and /dev/stdout are the process's own streams (links the log would not
+	 * follow): a copy of descriptor 2 or 1, so the program closing its own does not end the log.
+	 */
+	long fd;
+	int stream = str_eq(path, "/dev/stderr") ? 2 : str_eq(path, "/dev/stdout") ? 1 : -1;
+	if (stream >= 0) {
+		fd = si_sys(SYS_fcntl, stream, F_DUPFD_CLOEXEC, 0);
+	} else {
+		int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+			    (trunc ? O_TRUNC : 0);
+		fd = si_sys(SYS_openat, AT_FDCWD, path, flags, 0600);
+	}
 	if (fd < 0) {
 		complain(path, -fd);
 		return -1;

@@ -331,6 +331,19 @@ def t_log_unusable_path(a, d):
               'stderr for %s: %r' % (bad, p.stderr))
 
 
+def t_log_stderr(a, d):
+    """INTERCEPT_LOG=/dev/stderr logs to the process's own standard error (a link the log would
+    otherwise refuse to follow); the program's output and status are unchanged."""
+    native = run([a.target, 'quiet'], env_with())
+    p = run([a.target, 'quiet'], env_with(LD_PRELOAD=preload(a), INTERCEPT_LOG='/dev/stderr'))
+    check(p.returncode == native.returncode == 7, 'status %d' % p.returncode)
+    check(p.stdout == native.stdout, 'output changed: %r' % p.stdout)
+    lines = p.stderr.splitlines()
+    check_well_formed(lines, 'stderr')
+    find(lines, r' -- write\(1, "hello from the program\\n", 23\) = 23$', 'stderr', 1)
+    find(lines, r' -- exit_group\(7\) = \?$', 'stderr', 1)
+
+
 def t_log_hooked(a, d):
     path = d + '/hooked.log'
     p = run([a.target, 'hooked'], env_with(LD_PRELOAD=a.hook, INTERCEPT_LOG=path))
