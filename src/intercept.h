@@ -221,6 +221,8 @@ long si_syscall6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
 /* util.c: output without stdio (usable anywhere, including in a hook's context) */
 void si_write_str(int fd, const char *s);
+/* All of buf[0..len), again after a short write or EINTR; gives up on an error. */
+void si_write_all(int fd, const char *buf, size_t len);
 void si_fatal(const char *msg) __attribute__((noreturn));
 /* A tiny formatter: %s %d %ld %lu %lx %zu %p only. */
 int si_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

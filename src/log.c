@@ -134,28 +134,6 @@ str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-static void write_all(int fd, const char *buf, size_t len);
-
-static void
-write_str(int fd, const char *s)
-{
-	write_all(fd, s, str_len(s));
-}
-
-static void
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		long r = si_sys(SYS_write, fd, buf, len);
-		if (r == -4 /* EINTR */)
-			continue;
-		if (r <= 0)
-			return;
-		buf += r;
-		len -= (size_t)r;
-	}
-}
-
 /* "syscall_intercept: INTERCEPT_LOG: cannot open <path>: <message>; running without a log" */
 static void
 complain(const char *path, long err)
@@ -173,7 +151,7 @@ complain(const char *path, long err)
 		n += si_fmt_dec(msg + n, cap - n, err);
 	}
 	n += si_fmt_str(msg + n, cap - n, "; running without a log\n");
-	write_all(2, msg, n);
+	si_write_all(2, msg, n);
 }
 
 /* Fixed-width decimal, for the pid in owner_env. */
@@ -701,7 +679,7 @@ static __attribute__((noinline)) void
 write_long_line(int fd, const struct si_log_call *call)
 {
 	char line[SI_LOG_LINE_MAX];
-	write_all(fd, line, si_log_format(line, sizeof(line), call, read_self));
+	si_write_all(fd, line, si_log_format(line, sizeof(line), call, read_self));
 }
 
 /*
@@ -717,7 +695,7 @@ write_line(int fd, const struct si_log_call *call, char *buf)
 		write_long_line(fd, call);
 		return 0;
 	}
-	write_all(fd, buf, n);
+	si_write_all(fd, buf, n);
 	return n;
 }
 
@@ -751,7 +729,7 @@ si_log_init(void)
 		}
 	}
 	if (n + len + 24 >= sizeof(log_template)) {
-		write_str(2, "syscall_intercept: INTERCEPT_LOG: path too long; running without a log\n");
+		si_write_str(2, "syscall_intercept: INTERCEPT_LOG: path too long; running without a log\n");
 		return;
 	}
 	n += si_fmt_str(log_template + n, sizeof(log_template) - n, path);
@@ -936,7 +914,7 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	if (p->mode == MODE_SPLIT) {
 		n = p->kept ? result_from_before(p->text, p->kept, &call) : 0;
 		if (n)
-			write_all(fd, p->text, n);
+			si_write_all(fd, p->text, n);
 		else
 			write_line(fd, &call, p->text);
 		return;
@@ -965,7 +943,7 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 				n = 0;
 		}
 		if (n) {
-			write_all(fd, p->text, len + n);
+			si_write_all(fd, p->text, len + n);
 			return;
 		}
 	}
@@ -973,6 +951,6 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	if (cut)
 		write_long_line(fd, &before);
 	else
-		write_all(fd, p->text, len);
+		si_write_all(fd, p->text, len);
 	write_line(fd, &call, p->text);
 }

@@ -18,18 +18,23 @@ str_len(const char *s)
 }
 
 void
-si_write_str(int fd, const char *s)
+si_write_all(int fd, const char *buf, size_t len)
 {
-	size_t len = str_len(s);
 	while (len > 0) {
-		long r = si_sys(SYS_write, fd, s, len);
+		long r = si_sys(SYS_write, fd, buf, len);
 		if (r == -4 /* EINTR */)
 			continue;
 		if (r <= 0)
 			return;
-		s += r;
+		buf += r;
 		len -= (size_t)r;
 	}
+}
+
+void
+si_write_str(int fd, const char *s)
+{
+	si_write_all(fd, s, str_len(s));
 }
 
 void
