@@ -86,6 +86,12 @@ check_rejected "a plan whose syscall is not where it says" damaged
 printf 'X' | dd of="$plan" bs=1 seek=60 count=1 conv=notrunc 2>/dev/null
 check_rejected "a plan of another build of the library" "made for another build or segment"
 
+# A relative folder is kept as an absolute path (objects dlopen'ed later may be patched after
+# the program changed directory).
+abs=$(cd "$dir" && pwd -P)
+out=$(cd "$dir" && INTERCEPT_PLAN_CACHE=relative INTERCEPT_DEBUG_DUMP=1 LD_PRELOAD=$lib /bin/true 2>&1)
+expect "a relative folder is named by its absolute path" "plan cache: wrote $abs/relative/" "$out"
+
 chmod 777 "$cache"
 out=$(INTERCEPT_PLAN_CACHE=$cache INTERCEPT_DEBUG_DUMP=1 LD_PRELOAD=$lib /bin/true 2>&1)
 expect "a directory others can write is not used" "plan cache $cache: not a directory" "$out"
