@@ -100,6 +100,11 @@ struct si_patch {
  * a target except at their first byte, never contain a second syscall, and never overlap.
  */
 void si_plan(const struct si_analysis *a, struct si_patch *out);
+/*
+ * Whether instructions [first, last) of a, holding the syscall `sys`, make a window si_plan
+ * could have chosen (the plan cache checks plans read back with it).
+ */
+bool si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys);
 const char *si_patch_method_name(enum si_patch_method m);
 
 /* ---- relocate: move one instruction to another address */

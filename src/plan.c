@@ -34,7 +34,7 @@ static bool
 movable_inside(const struct si_analysis *a, const uint8_t *used, size_t i, bool first)
 {
 	const struct si_insn *in = &a->insns[i];
-	if (used[i])
+	if (used && used[i])
 		return false;
 	if ((in->flags & SI_INSN_TARGET) && !first)
 		return false;
@@ -51,7 +51,10 @@ movable_inside(const struct si_analysis *a, const uint8_t *used, size_t i, bool 
 	return true;
 }
 
-/* Tries the window of instructions [first, last); returns true when it is patchable. */
+/*
+ * Tries the window of instructions [first, last); returns true when it is patchable.  used may
+ * be NULL: no instruction serves another patch yet.
+ */
 static bool
 window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t last, size_t sys)
 {
@@ -68,6 +71,12 @@ window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t
 			return false;
 	}
 	return true;
+}
+
+bool
+si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys)
+{
+	return first < last && last <= a->n_insns && window_ok(a, NULL, first, last, sys);
 }
 
 static bool

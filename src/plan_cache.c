@@ -294,25 +294,14 @@ si_plan_cache_load(const struct si_object *o, const struct si_code *seg, struct 
 		q->pad_addr = seg->addr + r[k].pad;
 		if (q->first == SIZE_MAX || a->insns[a->syscalls[k]].addr != q->syscall_addr)
 			goto reject;
-		/*
-		 * As plan.c's window_ok: the window's instructions tile it exactly, all but the
-		 * syscall can move, none but the first is a target (of what was decoded) or an
-		 * endbr64, and no code follows a jmp or ret inside it.
-		 */
+		/* the window's instructions tile it exactly, and plan.c would have chosen it */
 		uint64_t at = q->start;
 		size_t i = q->first;
-		for (; i < a->n_insns && at < q->end; i++) {
-			const struct si_insn *in = &a->insns[i];
-			if (in->addr != at || in->len == 0 ||
-			    (in->addr != q->syscall_addr && !si_relocatable(a, i)) ||
-			    (in->addr != q->start && (in->flags & (SI_INSN_TARGET | SI_INSN_ENDBR))) ||
-			    (i + 1 < a->n_insns && at + in->len < q->end &&
-			     (in->flags & SI_INSN_NO_FALLTHROUGH)))
-				goto reject;
-			at += in->len;
-		}
+		for (; i < a->n_insns && at < q->end && a->insns[i].addr == at; i++)
+			at += a->insns[i].len;
 		q->last = i;
-		if (at != q->end)
+		if (at != q->end || (q->method == SI_PATCH_JMP_WINDOW &&
+				     !si_window_ok(a, q->first, q->last, a->syscalls[k])))
 			goto reject;
 		if (q->method == SI_PATCH_JMP_PADDING && !padding_at(seg, q->pad_addr))
 			goto reject;
