@@ -1,10 +1,27 @@
 /*
  * activate.c -- puts generated code into place: finds memory for trampolines within reach of an
- * object's text, and writes the jumps into the text.  While an object's text is being written it
- * is read-write and NOT executable (never W+X), so nothing between the two mprotect calls may
- * call into libc or ld.so -- their text may be the one being written: raw syscalls and plain
- * byte loops only.
+ * object's text, and writes the jumps into the text while other threads may be running it.
+ *
+ * The protocol (the invariants it relies on are stated where they are used):
+ *   1. The planner (plan.c) chose patches that a thread stopped at any original instruction
+ *      boundary survives: none lies inside a jump; every other byte a patch writes is int3,
+ *      and fixup.c knows where in the trampoline each such boundary went.  fixup.c's trap
+ *      handler is installed before step 4 whenever another thread may run.
+ *   2. The trampolines are complete and read-only executable before anything jumps to them.
+ *   3. Each run of adjacent pages that some write touches is rebuilt in a private read-write
+ *      copy (never executable while writable): the live bytes, then the writes.  A write never
+ *      spans two runs, since the pages it touches are adjacent.
+ *   4. The copy gets the text's protection and replaces the run with one mremap.  Under the
+ *      process's mmap lock the kernel unmaps the old pages (shooting down every CPU's TLB) and
+ *      moves the new ones in: a thread fetching there meanwhile waits for the lock, so every
+ *      thread sees either the old or the new bytes of the whole run, never a mix and never a
+ *      page that is not executable.  The shootdown interrupts every CPU running the process,
+ *      and the return from that interrupt (or a later context switch) serialises instruction
+ *      fetch: no stale instruction bytes survive it, so no membarrier is needed.
+ * The text is never writable, let alone writable and executable.  Nothing here writes to live
+ * text, so libc may be called at any point, even while libc's own text is being replaced.
  */
+#define _GNU_SOURCE
 #include "intercept.h"
 
 #include <fcntl.h>
@@ -17,20 +34,75 @@
 #define PAGE 4096ul
 #define REACH 0x7fff0000ul	/* a little under 2 GiB, so rel32 from anywhere in range fits */
 
-int
-si_activate(const struct si_write *w, size_t n, uint64_t seg_start, uint64_t seg_end, int prot)
+static uint64_t
+page_down(uint64_t a)
 {
-	uint64_t lo = seg_start & ~(PAGE - 1), hi = (seg_end + PAGE - 1) & ~(PAGE - 1);
-	if (si_sys(SYS_mprotect, lo, hi - lo, PROT_READ | PROT_WRITE) != 0)
-		return -1;
-	for (size_t k = 0; k < n; k++) {
-		volatile uint8_t *dst = (volatile uint8_t *)w[k].addr;
-		for (size_t b = 0; b < w[k].len; b++)
-			dst[b] = w[k].bytes[b];
+	return a & ~(PAGE - 1);
+}
+
+static uint64_t
+page_up(uint64_t a)
+{
+	return (a + PAGE - 1) & ~(PAGE - 1);
+}
+
+static int
+by_address(const void *x, const void *y)
+{
+	const struct si_write *a = *(const struct si_write *const *)x;
+	const struct si_write *b = *(const struct si_write *const *)y;
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/* Steps 3 and 4 for the pages [lo, hi) and the writes w[0 .. n), which all lie inside them. */
+static bool
+swap_in(uint64_t lo, uint64_t hi, struct si_write *const *w, size_t n, int prot)
+{
+	size_t len = hi - lo;
+	uint8_t *copy = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy == MAP_FAILED)
+		return false;
+	memcpy(copy, (const void *)lo, len);
+	for (size_t k = 0; k < n; k++)
+		memcpy(copy + (w[k]->addr - lo), w[k]->bytes, w[k]->len);
+	if (mprotect(copy, len, prot) != 0 ||
+	    mremap(copy, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)lo) != (void *)lo) {
+		munmap(copy, len);	/* the live text is as it was */
+		return false;
 	}
-	if (si_sys(SYS_mprotect, lo, hi - lo, prot) != 0)
-		si_fatal("cannot make patched text executable again");
-	return 0;
+	return true;
+}
+
+size_t
+si_activate(const struct si_write *w, size_t n, int prot, bool *done)
+{
+	struct si_write **order = malloc(n * sizeof(*order) + 1);
+	if (!order)
+		return 0;
+	for (size_t k = 0; k < n; k++) {
+		order[k] = (struct si_write *)&w[k];
+		done[k] = false;
+	}
+	qsort(order, n, sizeof(*order), by_address);
+	size_t placed = 0;
+	for (size_t k = 0; k < n;) {
+		/* A run: the pages of order[k], then of every write touching them or the next page. */
+		uint64_t lo = page_down(order[k]->addr), hi = page_up(order[k]->addr + order[k]->len);
+		size_t end = k + 1;
+		while (end < n && page_down(order[end]->addr) <= hi) {
+			uint64_t top = page_up(order[end]->addr + order[end]->len);
+			hi = top > hi ? top : hi;
+			end++;
+		}
+		if (swap_in(lo, hi, order + k, end - k, prot)) {
+			for (size_t j = k; j < end; j++)
+				done[order[j] - w] = true;
+			placed += end - k;
+		}
+		k = end;
+	}
+	free(order);
+	return placed;
 }
 
 /* Reads /proc/self/maps into pairs of [start, end) ranges; returns the count. */

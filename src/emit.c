@@ -50,7 +50,8 @@ static const uint8_t LEA_RSP_UP[] = { 0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 
 
 size_t
 si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
-		   const struct si_object *obj, uint64_t entry_slot, uint8_t *out, uint64_t out_addr)
+		   const struct si_object *obj, uint64_t entry_slot, uint8_t *out, uint64_t out_addr,
+		   uint64_t *moved_to)
 {
 	size_t n = 0, sys = SIZE_MAX;
 	int32_t d;
@@ -61,11 +62,15 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 		return 0;
 	/* Worst case: 10 relocated instructions of 16 bytes, 64 bytes of glue and stubs, the site. */
 	for (size_t i = p->first; i < sys; i++) {
+		if (moved_to)
+			moved_to[i - p->first] = out_addr + n;
 		int len = si_relocate(a, i, out_addr + n, out + n);
 		if (len < 0)
 			return 0;
 		n += (size_t)len;
 	}
+	if (moved_to)	/* the syscall becomes the call into the entry */
+		moved_to[sys - p->first] = out_addr + n;
 	memcpy(out + n, LEA_RSP_DOWN, sizeof(LEA_RSP_DOWN));
 	n += sizeof(LEA_RSP_DOWN);
 	size_t lea_site = n;	/* lea site(%rip), %r11: displacement filled in below */
@@ -84,6 +89,8 @@ si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 	n += sizeof(LEA_RSP_UP);
 	uint64_t resume = out_addr + n;
 	for (size_t i = sys + 1; i < p->last; i++) {
+		if (moved_to)
+			moved_to[i - p->first] = out_addr + n;
 		int len = si_relocate(a, i, out_addr + n, out + n);
 		if (len < 0)
 			return 0;

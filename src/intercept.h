@@ -98,13 +98,17 @@ struct si_patch {
 /*
  * Plans one patch per syscall site of `a` into out[0 .. a->n_syscalls).  Windows never contain
  * a target except at their first byte, never contain a second syscall, and never overlap.
+ * With `threads` (other threads may run the code while it is patched) every patch is one that
+ * a thread stopped at any original instruction boundary survives (see plan.c); without, a
+ * window may also start with an instruction shorter than its jump.
  */
-void si_plan(const struct si_analysis *a, struct si_patch *out);
+void si_plan(const struct si_analysis *a, struct si_patch *out, bool threads);
 /*
  * Whether instructions [first, last) of a, holding the syscall `sys`, make a window si_plan
- * could have chosen (the plan cache checks plans read back with it).
+ * could have chosen with `threads` (the plan cache checks plans read back with it).
  */
-bool si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys);
+bool si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys,
+		  bool threads);
 const char *si_patch_method_name(enum si_patch_method m);
 
 /* ---- relocate: move one instruction to another address */
@@ -139,15 +143,17 @@ struct si_site {
  * Builds the trampoline for `p` at out_addr into out (SI_MAX_TRAMPOLINE_LEN bytes), including its
  * struct si_site (8-byte aligned, after the code).  entry_slot is the address of two words: the
  * entry code's address and its vfork-post entry's.  Returns the length used, or 0 when some
- * instruction cannot be relocated there.
+ * instruction cannot be relocated there.  moved_to, when not NULL, receives for each instruction
+ * first + k of the window the trampoline address that does what it did (the syscall's: the call
+ * into the entry), where fixup.c sends a thread that was stopped at it.
  */
 size_t si_emit_trampoline(const struct si_analysis *a, const struct si_patch *p,
 			  const struct si_object *obj, uint64_t entry_slot,
-			  uint8_t *out, uint64_t out_addr);
+			  uint8_t *out, uint64_t out_addr, uint64_t *moved_to);
 /* The bytes that go over [p->start, p->end) (and, for padding patches, the 5 at p->pad_addr). */
 void si_emit_window(const struct si_patch *p, uint64_t trampoline, uint8_t *window, uint8_t pad[5]);
 
-/* ---- activate: write code into place */
+/* ---- activate: write code into place (activate.c states the protocol) */
 
 struct si_write {
 	uint64_t addr;
@@ -155,11 +161,25 @@ struct si_write {
 	uint8_t bytes[32];
 };
 /*
- * Writes the patches into text [seg_start, seg_end) that normally has protection `prot`: the
- * pages become read-write (never writable and executable), are written, and get `prot` back.
- * Runs no libc code in between: libc's own text may be the one being written.
+ * Puts the writes into text whose protection is `prot`, safely while other threads run it:
+ * each run of adjacent pages they touch is rebuilt in a private copy and swapped in whole.
+ * done[k] tells whether w[k] is in place (all writes on the same pages succeed or fail
+ * together; a failed run leaves the text as it was).  Returns how many are.
  */
-int si_activate(const struct si_write *w, size_t n, uint64_t seg_start, uint64_t seg_end, int prot);
+size_t si_activate(const struct si_write *w, size_t n, int prot, bool *done);
+/* ---- fixup: threads stopped inside a patch when it went into place (fixup.c) */
+
+/* An original instruction boundary inside a window, now int3, and where its work went. */
+struct si_fixup {
+	uint64_t from, to;
+};
+/* Publishes fixups (copied), before the patches they describe go into place. */
+bool si_fixup_add(const struct si_fixup *f, size_t n);
+/* Installs the SIGTRAP handler that applies them, once; false if it cannot. */
+bool si_fixup_arm(void);
+/* Whether the process may have another thread than the caller (true when it cannot tell). */
+bool si_other_threads(void);
+
 /* Maps `size` bytes read-write within rel32 reach of every address in [lo, hi); NULL if none. */
 void *si_map_near(uint64_t lo, uint64_t hi, size_t size);
 

@@ -65,11 +65,30 @@ si_address_in_patched_object(uint64_t addr)
 	return false;
 }
 
+/*
+ * Whether objects are patched with other threads running.  Once the process had a second
+ * thread it is taken to have one for good: the count is only read while it is 1, when no other
+ * thread can start one.
+ */
+static bool
+threads_running(void)
+{
+	static bool had_threads;
+	if (!had_threads && si_other_threads()) {
+		had_threads = true;
+		if (!si_fixup_arm())
+			si_write_str(2, "syscall_intercept: cannot install the SIGTRAP handler; a "
+					"thread stopped inside a site while it is patched would crash\n");
+	}
+	return had_threads;
+}
+
 void
 si_patch_loaded_objects(bool all)
 {
 	struct si_object *objs;
 	size_t n = si_discover(&objs, all);
+	bool threads = false;
 	for (size_t i = 0; i < n; i++) {
 		if (already_patched(&objs[i]))
 			continue;
@@ -78,7 +97,8 @@ si_patch_loaded_objects(bool all)
 			break;
 		*o = objs[i];
 		remember(o);
-		si_patch_object(o);
+		threads = threads || threads_running();
+		si_patch_object(o, threads);
 	}
 	free(objs);
 }
@@ -94,45 +114,49 @@ on_link_map_change(void)
 }
 
 /*
- * r_brk must be [endbr64] ret, then unreachable padding: then a jmp rel32 fits over it.  Decided
- * on the decoded instructions, like every other patch.
+ * r_brk must be [endbr64] ret, then unreachable padding: then a jmp rel32 fits over the ret and
+ * the padding, and no instruction boundary lies inside it (another thread may be just about to
+ * run the ret).  Decided on the decoded instructions, like every other patch.  Returns the
+ * address of the ret, or 0.
  */
-static bool
-room_for_jump(uint64_t brk)
+static uint64_t
+ret_with_room_for_jump(uint64_t brk)
 {
 	struct si_code code = { .bytes = (const uint8_t *)brk, .addr = brk, .len = 16 };
 	struct si_analysis a;
 	if (si_analyse(&code, &brk, 1, &a) != 0)
-		return false;
-	bool ok = false;
+		return 0;
+	uint64_t ret = 0;
 	size_t i = 0;
 	if (a.n_insns > 0 && (a.insns[0].flags & SI_INSN_ENDBR))
 		i++;
 	if (i < a.n_insns && (a.insns[i].flags & SI_INSN_NO_FALLTHROUGH) &&
 	    a.insns[i].len == 1) {
-		uint64_t covered = a.insns[i].addr + 1;
-		for (i++; i < a.n_insns && covered < brk + 5; i++) {
+		uint64_t at = a.insns[i].addr, covered = at + 1;
+		for (i++; i < a.n_insns && covered < at + 5; i++) {
 			if (!(a.insns[i].flags & SI_INSN_PADDING) || (a.insns[i].flags & SI_INSN_TARGET))
 				break;
 			covered = a.insns[i].addr + a.insns[i].len;
 		}
-		ok = covered >= brk + 5;
+		if (covered >= at + 5)
+			ret = at;
 	}
 	si_analysis_free(&a);
-	return ok;
+	return ret;
 }
 
 void
 si_watch_later_loads(void)
 {
 	uint64_t brk = _r_debug.r_brk;
-	if (!brk || !room_for_jump(brk)) {
+	uint64_t ret = brk ? ret_with_room_for_jump(brk) : 0;
+	if (!ret) {
 		si_write_str(2, "syscall_intercept: cannot watch dlopen (unexpected _dl_debug_state); "
 				"objects loaded later are not patched\n");
 		return;
 	}
 	/* A stub within rel32 reach of ld.so: jmp *0(%rip); .quad on_link_map_change */
-	uint8_t *stub = si_map_near(brk, brk + 5, 4096);
+	uint8_t *stub = si_map_near(ret, ret + 5, 4096);
 	if (!stub)
 		return;
 	static const uint8_t jmp_abs[] = { 0xff, 0x25, 0, 0, 0, 0 };
@@ -141,16 +165,20 @@ si_watch_later_loads(void)
 	memcpy(stub + sizeof(jmp_abs), &target, sizeof(target));
 	if (mprotect(stub, 4096, PROT_READ | PROT_EXEC) != 0)
 		return;
-	struct si_write w = { .addr = brk, .len = 5 };
-	int32_t rel = (int32_t)((uint64_t)stub - (brk + 5));
+	struct si_write w = { .addr = ret, .len = 5 };
+	int32_t rel = (int32_t)((uint64_t)stub - (ret + 5));
 	w.bytes[0] = 0xe9;
 	memcpy(w.bytes + 1, &rel, 4);
 	/* ld.so's text: find the segment containing r_brk for its protection. */
 	struct si_object *objs;
 	size_t n = si_discover(&objs, true);
+	bool done = false;
 	for (size_t i = 0; i < n; i++)
 		for (int s = 0; s < objs[i].n_text; s++)
-			if (brk >= objs[i].text[s].start && brk + 5 <= objs[i].text[s].end)
-				si_activate(&w, 1, brk, brk + 5, objs[i].text[s].prot);
+			if (ret >= objs[i].text[s].start && ret + 5 <= objs[i].text[s].end)
+				si_activate(&w, 1, objs[i].text[s].prot, &done);
 	free(objs);
+	if (!done)
+		si_write_str(2, "syscall_intercept: cannot watch dlopen (ld.so's text could not be "
+				"changed); objects loaded later are not patched\n");
 }

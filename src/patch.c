@@ -104,8 +104,25 @@ report(struct si_object *o, const struct si_analysis *a, const struct si_patch *
 	}
 }
 
+/*
+ * Where fixup.c sends a thread found at an int3 of window p: every original boundary of the
+ * window past its jump (those inside the jump cannot be reached: plan.c).
+ */
+static size_t
+window_fixups(const struct si_analysis *a, const struct si_patch *p, const uint64_t *moved_to,
+	      struct si_fixup *out)
+{
+	size_t n = 0;
+	if (p->method != SI_PATCH_JMP_WINDOW)
+		return 0;	/* a padding patch replaces exactly the syscall */
+	for (size_t i = p->first + 1; i < p->last; i++)
+		if (a->insns[i].addr >= p->start + 5)
+			out[n++] = (struct si_fixup){ a->insns[i].addr, moved_to[i - p->first] };
+	return n;
+}
+
 static void
-patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_starts)
+patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_starts, bool threads)
 {
 	struct si_code code = {
 		.bytes = (const uint8_t *)o->text[seg].start,
@@ -116,19 +133,24 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	};
 	struct si_analysis a;
 	struct si_patch *p = NULL;
-	bool cached = si_plan_cache_load(o, &code, &a, &p);
+	bool cached = si_plan_cache_load(o, &code, &a, &p, threads);
 	if (!cached && (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0)) {
 		si_analysis_free(&a);
 		return;
 	}
 	if (!cached && (p = calloc(a.n_syscalls, sizeof(*p))) != NULL) {
-		si_plan(&a, p);
+		si_plan(&a, p, threads);
 		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p);
 	}
 	struct si_write *w = calloc(a.n_syscalls * 2, sizeof(*w));
+	size_t *write_site = calloc(a.n_syscalls * 2, sizeof(*write_site));
+	bool *done = calloc(a.n_syscalls * 2, sizeof(*done));
+	/* A window holds at most 2 * MAX_AROUND + 1 instructions (plan.c). */
+	struct si_fixup *fix = calloc(a.n_syscalls * 16, sizeof(*fix));
+	size_t n_fix = 0;
 	uint8_t *area = NULL;
 	size_t area_size = 16 + a.n_syscalls * SI_MAX_TRAMPOLINE_LEN;
-	if (p && w)
+	if (p && w && write_site && done && fix)
 		area = si_map_near(code.addr, code.addr + code.len, area_size);
 	if (!area) {
 		for (size_t k = 0; p && k < a.n_syscalls; k++)
@@ -147,7 +169,9 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	for (size_t k = 0; k < a.n_syscalls; k++) {
 		if (p[k].method == SI_PATCH_NONE)
 			continue;
-		size_t len = si_emit_trampoline(&a, &p[k], o, slot, area + used, (uint64_t)area + used);
+		uint64_t moved_to[16];
+		size_t len = si_emit_trampoline(&a, &p[k], o, slot, area + used, (uint64_t)area + used,
+						moved_to);
 		if (len == 0) {
 			p[k].method = SI_PATCH_NONE;
 			p[k].reason = "an instruction next to it cannot be relocated";
@@ -161,12 +185,15 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 			(uint32_t)(site.after_call - 13 - code), (uint32_t)(site.resume - code),
 			(uint32_t)(site.vfork_stub + 7 - code) };
 		si_unwind_add(&unwind, o, p[k].start, code, rsp_changes, 3, len - sizeof(site));
+		n_fix += window_fixups(&a, &p[k], moved_to, fix + n_fix);
+		write_site[n_w] = k;
 		struct si_write *win = &w[n_w++];
 		uint8_t pad[5];
 		win->addr = p[k].start;
 		win->len = (uint8_t)(p[k].end - p[k].start);
 		si_emit_window(&p[k], (uint64_t)area + used, win->bytes, pad);
 		if (p[k].method == SI_PATCH_JMP_PADDING) {
+			write_site[n_w] = k;
 			struct si_write *pw = &w[n_w++];
 			pw->addr = p[k].pad_addr;
 			pw->len = 5;
@@ -175,19 +202,23 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 		used = (used + len + 15) & ~(size_t)15;
 	}
 	si_unwind_register(&unwind);
-	if (mprotect(area, area_size, PROT_READ | PROT_EXEC) != 0 ||
-	    si_activate(w, n_w, code.addr, code.addr + code.len, o->text[seg].prot) != 0) {
-		for (size_t k = 0; k < a.n_syscalls; k++)
-			if (p[k].method != SI_PATCH_NONE) {
-				p[k].method = SI_PATCH_NONE;
-				p[k].reason = "the text could not be made writable";
-			}
-	}
+	/* Protocol steps 1 and 2 (activate.c): fixups published, trampolines executable. */
+	if (mprotect(area, area_size, PROT_READ | PROT_EXEC) == 0 &&
+	    (!threads || si_fixup_add(fix, n_fix)))
+		si_activate(w, n_w, o->text[seg].prot, done);
+	for (size_t j = 0; j < n_w; j++)
+		if (!done[j]) {
+			p[write_site[j]].method = SI_PATCH_NONE;
+			p[write_site[j]].reason = "the patched pages could not be put in place";
+		}
 done:
 	if (p)
 		report(o, &a, p);
 	free(p);
 	free(w);
+	free(write_site);
+	free(done);
+	free(fix);
 	si_analysis_free(&a);
 }
 
@@ -198,7 +229,7 @@ elapsed_us(const struct timespec *a, const struct timespec *b)
 }
 
 void
-si_patch_object(struct si_object *o)
+si_patch_object(struct si_object *o, bool threads)
 {
 	struct timespec t0, t1, t2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -206,12 +237,13 @@ si_patch_object(struct si_object *o)
 	size_t n_starts = si_read_object(o, &starts);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int seg = 0; seg < o->n_text; seg++)
-		patch_segment(o, seg, starts, n_starts);
+		patch_segment(o, seg, starts, n_starts, threads);
 	free(starts);
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	if (si_debug_level >= 1)
-		si_dprintf(2, "syscall_intercept: patched %s: %zu sites, %zu jmp-window, "
-			   "%zu jmp-padding, %zu unpatched\n", o->path, o->n_sites, o->n_window,
+		si_dprintf(2, "syscall_intercept: patched %s%s: %zu sites, %zu jmp-window, "
+			   "%zu jmp-padding, %zu unpatched\n", o->path,
+			   threads ? " (other threads running)" : "", o->n_sites, o->n_window,
 			   o->n_padding, o->n_unpatched);
 	if (si_debug_level >= 2)
 		si_dprintf(2, "syscall_intercept: time %s: %ld us (%ld us reading symbols)\n",

@@ -7,8 +7,11 @@
 
 #include "intercept.h"
 
-/* Runs the pipeline over one object; fills in its statistics. */
-void si_patch_object(struct si_object *o);
+/*
+ * Runs the pipeline over one object; fills in its statistics.  threads: other threads may run
+ * its code meanwhile (fixup.c's handler must then be armed).
+ */
+void si_patch_object(struct si_object *o, bool threads);
 
 /* INTERCEPT_DEBUG_DUMP level. */
 extern int si_debug_level;

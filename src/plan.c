@@ -1,8 +1,21 @@
 /*
- * plan.c -- decides, for every syscall site, which bytes to overwrite and how: a 5-byte jump over
- * the syscall and neighbouring whole instructions, else a 2-byte jump to a 5-byte jump placed in
- * unreachable padding nearby, else nothing (with the reason).  It never writes code and never
- * lets a patch cover an address something may jump to, except at the patch's first byte.
+ * plan.c -- decides, for every syscall site, which bytes to overwrite and how: a 2-byte jump in
+ * place of the syscall to a 5-byte jump placed in unreachable padding nearby, else a 5-byte jump
+ * over the syscall and neighbouring whole instructions, else nothing (with the reason).  It
+ * never writes code and never lets a patch cover an address something may jump to, except at
+ * the patch's first byte.
+ *
+ * Every plan is safe to activate while other threads run (activate.c): a thread may be stopped
+ * at any instruction boundary of the original code -- preempted there, blocked in the syscall
+ * (it resumes after it, or at it when the kernel restarts the call), or in a signal handler
+ * that will return there -- and must find valid code when it goes on.  A padding patch replaces
+ * exactly the syscall, so no original boundary lies inside it.  A window's jump fills its first
+ * five bytes; the rest is int3.  So with other threads running a window is planned only when
+ * no original boundary lies inside the jump (its first instruction is at least five bytes
+ * long): a thread stopped at any later boundary traps on an int3 and fixup.c sends it to the
+ * same place in the trampoline.  Windows that end at the syscall are preferred, since a thread
+ * blocked in the call then resumes on untouched code.  A process's only thread is busy patching
+ * and stopped nowhere in the object, so then any window will do.
  */
 #include "intercept.h"
 
@@ -56,10 +69,14 @@ movable_inside(const struct si_analysis *a, const uint8_t *used, size_t i, bool 
  * be NULL: no instruction serves another patch yet.
  */
 static bool
-window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t last, size_t sys)
+window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t last, size_t sys,
+	  bool threads)
 {
 	uint64_t len = a->insns[last - 1].addr + a->insns[last - 1].len - a->insns[first].addr;
 	if (len < JMP32_LEN)
+		return false;
+	/* No instruction boundary inside the jump: see the top of this file. */
+	if (threads && a->insns[first].len < JMP32_LEN)
 		return false;
 	for (size_t i = first; i < last; i++) {
 		if (!movable_inside(a, used, i, i == first))
@@ -74,28 +91,44 @@ window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t
 }
 
 bool
-si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys)
+si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys, bool threads)
 {
-	return first < last && last <= a->n_insns && window_ok(a, NULL, first, last, sys);
+	return first < last && last <= a->n_insns && window_ok(a, NULL, first, last, sys, threads);
 }
 
-static bool
-plan_window(const struct si_analysis *a, uint8_t *used, size_t sys, struct si_patch *p)
+/* The window with the fewest instructions and at most max_after after the syscall. */
+static size_t
+smallest_window(const struct si_analysis *a, const uint8_t *used, size_t sys, size_t max_after,
+		bool threads, size_t *best_first, size_t *best_last)
 {
-	size_t best_first = 0, best_last = 0, best_count = SIZE_MAX;
+	size_t best_count = SIZE_MAX;
 	for (size_t before = 0; before <= MAX_AROUND && before <= sys; before++) {
-		for (size_t after = 0; after <= MAX_AROUND && sys + 1 + after <= a->n_insns; after++) {
+		for (size_t after = 0; after <= max_after && sys + 1 + after <= a->n_insns; after++) {
 			size_t first = sys - before, last = sys + 1 + after;
 			if (before + after + 1 >= best_count)
 				break;
-			if (window_ok(a, used, first, last, sys)) {
-				best_first = first;
-				best_last = last;
+			if (window_ok(a, used, first, last, sys, threads)) {
+				*best_first = first;
+				*best_last = last;
 				best_count = before + after + 1;
 				break;
 			}
 		}
 	}
+	return best_count;
+}
+
+/* A window that ends at the syscall if there is one: a thread blocked in the call then resumes
+ * on untouched bytes. */
+static bool
+plan_window(const struct si_analysis *a, uint8_t *used, size_t sys, bool threads,
+	    struct si_patch *p)
+{
+	size_t best_first = 0, best_last = 0;
+	size_t best_count = smallest_window(a, used, sys, 0, threads, &best_first, &best_last);
+	if (best_count == SIZE_MAX)
+		best_count = smallest_window(a, used, sys, MAX_AROUND, threads, &best_first,
+					     &best_last);
 	if (best_count == SIZE_MAX)
 		return false;
 	p->method = SI_PATCH_JMP_WINDOW;
@@ -174,28 +207,51 @@ plan_padding(const struct si_analysis *a, uint8_t *used, size_t sys, struct si_p
 	return true;
 }
 
+/* Whether a window would be found if no other thread ran (for the reason a site is left). */
+static bool
+unsafe_window_exists(const struct si_analysis *a, const uint8_t *used, size_t sys)
+{
+	size_t first, last;
+	return smallest_window(a, used, sys, MAX_AROUND, false, &first, &last) != SIZE_MAX;
+}
+
+/*
+ * Padding is preferred (nothing of the original code stays inside a padding patch), but it is
+ * scarce: sites that have no window take theirs first.
+ */
 void
-si_plan(const struct si_analysis *a, struct si_patch *out)
+si_plan(const struct si_analysis *a, struct si_patch *out, bool threads)
 {
 	uint8_t *used = calloc(a->n_insns + 1, 1);
 	for (size_t k = 0; k < a->n_syscalls; k++) {
-		size_t sys = a->syscalls[k];
-		struct si_patch *p = &out[k];
-		memset(p, 0, sizeof(*p));
-		p->syscall_addr = a->insns[sys].addr;
-		p->method = SI_PATCH_NONE;
-		if (!used) {
-			p->reason = "out of memory";
-			continue;
+		memset(&out[k], 0, sizeof(out[k]));
+		out[k].syscall_addr = a->insns[a->syscalls[k]].addr;
+		out[k].method = SI_PATCH_NONE;
+		out[k].reason = "out of memory";
+	}
+	for (int pass = 0; used && pass < 2; pass++) {
+		for (size_t k = 0; k < a->n_syscalls; k++) {
+			size_t sys = a->syscalls[k], first, last;
+			struct si_patch *p = &out[k];
+			bool has_window = smallest_window(a, used, sys, MAX_AROUND, threads, &first,
+							  &last) != SIZE_MAX;
+			if (has_window != (pass == 1))
+				continue;
+			if (!plan_padding(a, used, sys, p) && !plan_window(a, used, sys, threads, p)) {
+				p->reason = (a->insns[sys].flags & SI_INSN_TARGET)
+					? "jump targets on both sides and no padding within 127 bytes"
+					: threads && unsafe_window_exists(a, used, sys)
+					? "not safe while other threads run: no padding within 127 "
+					  "bytes, and every window starts with an instruction shorter "
+					  "than its jump"
+					: "no 5-byte window of movable instructions and no padding "
+					  "within 127 bytes";
+				continue;
+			}
+			p->reason = NULL;
+			p->start = a->insns[p->first].addr;
+			p->end = a->insns[p->last - 1].addr + a->insns[p->last - 1].len;
 		}
-		if (!plan_window(a, used, sys, p) && !plan_padding(a, used, sys, p)) {
-			p->reason = (a->insns[sys].flags & SI_INSN_TARGET)
-				? "jump targets on both sides and no padding within 127 bytes"
-				: "no 5-byte window of movable instructions and no padding within 127 bytes";
-			continue;
-		}
-		p->start = a->insns[p->first].addr;
-		p->end = a->insns[p->last - 1].addr + a->insns[p->last - 1].len;
 	}
 	free(used);
 }

@@ -241,7 +241,7 @@ padding_at(const struct si_code *seg, uint64_t addr)
  */
 bool
 si_plan_cache_load(const struct si_object *o, const struct si_code *seg, struct si_analysis *a,
-		   struct si_patch **out)
+		   struct si_patch **out, bool threads)
 {
 	char path[4096 + 128];
 	if (!plan_path(o, seg->addr, path, sizeof(path)))
@@ -301,7 +301,7 @@ si_plan_cache_load(const struct si_object *o, const struct si_code *seg, struct 
 			at += a->insns[i].len;
 		q->last = i;
 		if (at != q->end || (q->method == SI_PATCH_JMP_WINDOW &&
-				     !si_window_ok(a, q->first, q->last, a->syscalls[k])))
+				     !si_window_ok(a, q->first, q->last, a->syscalls[k], threads)))
 			goto reject;
 		if (q->method == SI_PATCH_JMP_PADDING && !padding_at(seg, q->pad_addr))
 			goto reject;

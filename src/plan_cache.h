@@ -11,10 +11,11 @@
 void si_plan_cache_init(void);
 /*
  * For the code segment seg of o: the analysis of its planned windows and the plan (malloc'ed,
- * a->n_syscalls entries) from the cache, checked again; false when there is none to use.
+ * a->n_syscalls entries) from the cache, checked again (as si_plan would plan with `threads`);
+ * false when there is none to use.
  */
 bool si_plan_cache_load(const struct si_object *o, const struct si_code *seg,
-			struct si_analysis *a, struct si_patch **plan);
+			struct si_analysis *a, struct si_patch **plan, bool threads);
 /* Keeps the plan p of the full analysis a of [seg_start, seg_end) of o for later processes. */
 void si_plan_cache_store(const struct si_object *o, uint64_t seg_start, uint64_t seg_end,
 			 const struct si_analysis *a, const struct si_patch *p);

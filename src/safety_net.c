@@ -295,9 +295,11 @@ si_safety_net_init(bool want_exhaustive)
 	}
 	si_safety_net_armed = 1;
 	if (si_debug_level >= 1)
-		si_dprintf(2, "syscall_intercept: safety net armed (Syscall User Dispatch): %s\n",
+		si_dprintf(2, "syscall_intercept: safety net armed (Syscall User Dispatch): %s%s\n",
 			   exhaustive ? "every syscall from unpatched code reaches the hooks"
-				      : "the unpatched sites above reach the hooks");
+				      : "the unpatched sites above reach the hooks",
+			   si_other_threads() ? ", from this thread and the threads started from "
+						"now on (not from threads already running)" : "");
 	return;
 fail:
 	si_write_str(2, "syscall_intercept: cannot set up the safety net; running without it\n");

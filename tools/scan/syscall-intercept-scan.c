@@ -9,15 +9,16 @@
  * that reads 0f 05) can then only appear in such a file, and is flagged "[not code: in SECTION]".
  * Exception landing pads are read from the file's unwind tables (landing.c), as in memory.
  *
- *   syscall-intercept-scan [--summary] [--check] [--quiet] [--landing-pads] FILE...
+ *   syscall-intercept-scan [--summary] [--check] [--quiet] [--landing-pads] [--threads] FILE...
  *
  * --summary prints one line per file (plus its unpatched sites) instead of one per site;
  * --check exits 1 when any site is left unpatched; --quiet says nothing about files that are
  * not x86-64 ELF objects; --landing-pads adds, per file, the landing pads of all its FDEs, how
  * many lie in the code the analysis decodes, and each one that a plan made without knowing
  * landing pads would have covered (the bug they prevent), checking that the analysis marked
- * every pad in decoded code as a target.  It only reads the files: it must never write to
- * them or run them.
+ * every pad in decoded code as a target; --threads plans as the library does when other
+ * threads run while it patches.  It only reads the files: it must never write to them or run
+ * them.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -62,7 +63,7 @@ struct counts {
 	size_t pads, pads_decoded, pads_in_old_windows, pads_missed;
 };
 
-static bool opt_summary, opt_check, opt_quiet, opt_pads;
+static bool opt_summary, opt_check, opt_quiet, opt_pads, opt_threads;
 
 static void
 add_start(struct starts *s, uint64_t addr)
@@ -240,7 +241,7 @@ check_pads(const struct file *f, const struct si_code *code, const struct starts
 		fprintf(stderr, "syscall-intercept-scan: out of memory\n");
 		exit(2);
 	}
-	si_plan(&old, plan);
+	si_plan(&old, plan, opt_threads);
 	for (size_t k = 0; k < f->n_pads; k++) {
 		uint64_t pad = f->pads[k];
 		if (pad < code->addr || pad >= code->addr + code->len)
@@ -302,7 +303,7 @@ scan_segment(const struct file *f, const Elf64_Phdr *p, const struct starts *s, 
 		fprintf(stderr, "syscall-intercept-scan: out of memory\n");
 		exit(2);
 	}
-	si_plan(&a, plan);
+	si_plan(&a, plan, opt_threads);
 	uint64_t area = (p->p_vaddr + p->p_memsz + 0xffff) & ~(uint64_t)0xfff;
 	struct si_object obj;
 	memset(&obj, 0, sizeof(obj));
@@ -311,7 +312,7 @@ scan_segment(const struct file *f, const Elf64_Phdr *p, const struct starts *s, 
 		if (pt->method != SI_PATCH_NONE) {
 			uint8_t tramp[SI_MAX_TRAMPOLINE_LEN];
 			uint64_t at = area + 8 + k * SI_MAX_TRAMPOLINE_LEN;
-			if (si_emit_trampoline(&a, pt, &obj, area, tramp, at) == 0) {
+			if (si_emit_trampoline(&a, pt, &obj, area, tramp, at, NULL) == 0) {
 				pt->method = SI_PATCH_NONE;
 				pt->reason = "an instruction next to it cannot be relocated";
 			}
@@ -467,14 +468,16 @@ static void
 usage(FILE *to)
 {
 	fprintf(to, "usage: syscall-intercept-scan [--summary] [--check] [--quiet] [--landing-pads] "
-		"FILE...\n"
+		"[--threads] FILE...\n"
 		"  Reports each syscall instruction of the ELF files and how libsyscall_intercept\n"
 		"  would patch it: jmp-window, jmp-padding, or unpatched (with the reason).\n"
 		"  --summary  one line per file, plus the unpatched sites\n"
 		"  --check    exit status 1 when any site would be left unpatched\n"
 		"  --quiet    no message for files that are not x86-64 ELF objects\n"
 		"  --landing-pads  count exception landing pads, and list those a plan made\n"
-		"             without them would have covered\n");
+		"             without them would have covered\n"
+		"  --threads  plan as when other threads run while the object is patched (a\n"
+		"             dlopen in a threaded program); the default is as at start-up\n");
 }
 
 int
@@ -490,6 +493,8 @@ main(int argc, char **argv)
 			opt_quiet = true;
 		} else if (strcmp(argv[first], "--landing-pads") == 0) {
 			opt_pads = true;
+		} else if (strcmp(argv[first], "--threads") == 0) {
+			opt_threads = true;
 		} else if (strcmp(argv[first], "--help") == 0) {
 			usage(stdout);
 			return 0;
