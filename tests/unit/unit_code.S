@@ -128,6 +128,26 @@ G u_busy_start
 	.fill 7, 1, 0x90
 G u_busy_end
 
+/* ---- short neighbours: a window must start with an instruction shorter than its jump ------
+ * (glibc's exit loop has this shape).  No padding within 127 bytes: filler on both sides. */
+	.p2align 4
+G u_short_start
+	.rept 70
+	mov %rax, %rdx
+	.endr
+.Ls_loop:
+	xor %edi, %edi
+	mov %edx, %eax
+.Ls_sys:
+	syscall
+	jmp .Ls_loop
+	.rept 70
+	mov %rax, %rdx
+	.endr
+	ret
+G u_short_end
+MARKS short, .Ls_sys
+
 /* ---- landing pads in LSDA forms GCC does not emit by default (never run) ------------------ */
 /* u_lsda_a: LPStart given (pc-relative sdata4, not the function start), a type table, udata4
  * call sites, one of them without a landing pad (0) */

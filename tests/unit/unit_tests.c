@@ -34,8 +34,8 @@ static int failures, checks, quiet;
 /* ---- the code of unit_code.S and ../patterns/patterns.S */
 extern const uint8_t u_basic_start[], u_basic_f2[], u_basic_f3[], u_basic_end[];
 extern const uint8_t u_dense_start[], u_dense_end[], u_calls_start[], u_calls_f2[], u_calls_f3[],
-	u_calls_end[], u_busy_start[], u_busy_end[];
-extern const uint64_t u_basic_marks[], u_dense_marks[], u_calls_marks[];
+	u_calls_end[], u_busy_start[], u_busy_end[], u_short_start[], u_short_end[];
+extern const uint64_t u_basic_marks[], u_dense_marks[], u_calls_marks[], u_short_marks[];
 extern const uint8_t u_lsda_start[], u_lsda_end[];
 extern const uint64_t u_lsda_marks[];
 extern const uint8_t u_exec_load[], u_exec_store[], u_exec_lea[], u_exec_cmp[], u_exec_jcc[],
@@ -146,6 +146,9 @@ cmp_range(const void *x, const void *y)
 }
 
 /* Checks every invariant of a plan; returns the counts of each method in n[3]. */
+/* Plan as when other threads run while the code is patched (see plan.c). */
+static bool plan_threads;
+
 static void
 check_plan(const char *what, const struct si_analysis *a, const struct si_patch *p, size_t n[3])
 {
@@ -174,6 +177,9 @@ check_plan(const char *what, const struct si_analysis *a, const struct si_patch 
 			      (unsigned long)q->start, (unsigned long)q->end);
 			CHECK(q->end - q->start >= 5, "%s %#lx: window of %lu bytes cannot hold a jmp rel32",
 			      what, sa, (unsigned long)(q->end - q->start));
+			CHECK(!plan_threads || f->len >= 5, "%s %#lx: with threads running, the window's "
+			      "first instruction (%u bytes) leaves a boundary inside the jump", what, sa,
+			      f->len);
 			for (size_t i = q->first; i < q->last; i++) {
 				const struct si_insn *in = &a->insns[i];
 				unsigned long ia = (unsigned long)in->addr;
@@ -246,7 +252,7 @@ static struct si_patch *
 plan(const struct si_analysis *a)
 {
 	struct si_patch *p = calloc(a->n_syscalls + 1, sizeof(*p));
-	si_plan(a, p, false);
+	si_plan(a, p, plan_threads);
 	return p;
 }
 
@@ -260,7 +266,8 @@ check_trampoline(const char *what, const struct si_analysis *a, const struct si_
 	static struct si_object obj;
 	uint8_t buf[SI_MAX_TRAMPOLINE_LEN + 64];
 	memset(buf, 0xcc, sizeof(buf));
-	size_t len = si_emit_trampoline(a, q, &obj, entry_slot, buf, out_addr, NULL);
+	uint64_t moved_to[16];
+	size_t len = si_emit_trampoline(a, q, &obj, entry_slot, buf, out_addr, moved_to);
 	unsigned long sa = (unsigned long)q->syscall_addr;
 	CHECK(len > 0 && len <= SI_MAX_TRAMPOLINE_LEN, "%s %#lx: trampoline length %zu", what, sa,
 	      len);
@@ -270,6 +277,27 @@ check_trampoline(const char *what, const struct si_analysis *a, const struct si_
 	for (size_t i = q->first; i < q->last; i++)
 		if (a->insns[i].flags & SI_INSN_SYSCALL)
 			sys = i;
+	/*
+	 * Where a thread stopped at instruction i of the window is sent (fixup.c): the moved copy
+	 * of i, or for the syscall the red-zone skip that starts the call into the entry.
+	 */
+	for (size_t i = q->first; i < q->last && sys != SIZE_MAX; i++) {
+		uint64_t at = moved_to[i - q->first];
+		struct decoded d, o;
+		bool in = at >= out_addr && at < out_addr + len &&
+			  decode(buf + (at - out_addr), len - (at - out_addr), &d);
+		ZydisMnemonic want = ZYDIS_MNEMONIC_LEA;
+		const uint8_t *orig = a->code.bytes + (a->insns[i].addr - a->code.addr);
+		if (i != sys && decode(orig, a->insns[i].len, &o))
+			want = o.zi.mnemonic;
+		bool same = in && d.zi.mnemonic == want &&
+			    (i != sys || (d.ops[0].reg.value == ZYDIS_REGISTER_RSP &&
+					  d.ops[1].mem.disp.value == -128));
+		CHECK(same, "%s %#lx: instruction %#lx of the window is sent to %#lx, which is not "
+		      "its moved copy", what, sa, (unsigned long)a->insns[i].addr, (unsigned long)at);
+	}
+	CHECK(sys == SIZE_MAX || q->first < sys || moved_to[0] == out_addr,
+	      "%s %#lx: the window's start is not the trampoline's", what, sa);
 
 	/* struct si_site: 8-byte aligned, after the code */
 	struct si_site site;
@@ -611,6 +639,41 @@ test_plan(void)
 	CHECK(patch_for(&a, p, pat_far_sites[0]) != NULL, "patterns: far site not planned");
 	si_analysis_free(&a);
 	free(p);
+
+	/*
+	 * With other threads running: the same checks, plus check_plan's rule that no window
+	 * leaves an instruction boundary inside its jump.
+	 */
+	plan_threads = true;
+	plan_region("patterns (threads)", (const void *)pat_code_bounds[0],
+		    (const void *)pat_code_bounds[1], ps, sizeof(ps) / sizeof(ps[0]), &a, &p);
+	size_t unsafe = 0;
+	for (size_t k = 0; k < a.n_syscalls; k++)
+		if (p[k].method == SI_PATCH_NONE && strstr(p[k].reason, "other threads"))
+			unsafe++;
+	printf("plan patterns (threads): %zu sites left as not safe with threads\n", unsafe);
+	si_analysis_free(&a);
+	free(p);
+	plan_region("basic (threads)", u_basic_start, u_basic_end, bs, 3, &a, &p);
+	si_analysis_free(&a);
+	free(p);
+	/* Short neighbours and no padding: a window at start-up, nothing with threads running. */
+	uint64_t ss[] = { A(u_short_start) };
+	for (int threads = 0; threads < 2; threads++) {
+		plan_threads = threads;
+		plan_region(threads ? "short (threads)" : "short", u_short_start, u_short_end, ss, 1,
+			    &a, &p);
+		const struct si_patch *q = patch_for(&a, p, u_short_marks[0]);
+		CHECK(q && q->method == (threads ? SI_PATCH_NONE : SI_PATCH_JMP_WINDOW),
+		      "short%s: %s, expected %s", threads ? " (threads)" : "",
+		      q ? si_patch_method_name(q->method) : "not planned",
+		      threads ? "unpatched" : "jmp-window");
+		CHECK(!threads || (q && q->reason && strstr(q->reason, "other threads")),
+		      "short (threads): reason %s", q && q->reason ? q->reason : "none");
+		si_analysis_free(&a);
+		free(p);
+	}
+	plan_threads = false;
 	test_plan_checker();
 	printf("plan: done\n");
 }
@@ -1063,8 +1126,15 @@ each_object(struct dl_phdr_info *info, size_t size, void *data)
 		struct si_eh_view v;
 		view_of(info, &v);
 		analyse_eh(s, s + ph->p_memsz, NULL, 0, &v, &a);
+		plan_threads = true;
 		struct si_patch *p = plan(&a);
 		size_t n[3];
+		check_plan(base, &a, p, n);
+		printf("%s with threads running: %zu jmp-window, %zu jmp-padding, %zu unpatched\n",
+		       base, n[SI_PATCH_JMP_WINDOW], n[SI_PATCH_JMP_PADDING], n[SI_PATCH_NONE]);
+		free(p);
+		plan_threads = false;
+		p = plan(&a);
 		check_plan(base, &a, p, n);
 		size_t emitted = 0;
 		uint64_t out = A(s) + ph->p_memsz + (1ULL << 20);
