@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "intercept.h"
+#include "patch.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -105,6 +106,10 @@ on_trap(int sig, siginfo_t *info, void *ctx)
 	/* An int3 (si_code SI_KERNEL) leaves RIP just after itself. */
 	if (info->si_code == SI_KERNEL && lookup(rip - 1, &to) && *(const uint8_t *)(rip - 1) == 0xcc) {
 		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)to;
+		if (si_debug_level >= 2)
+			si_dprintf(2, "syscall_intercept: a thread stopped at 0x%lx when its site was "
+				   "patched goes on at 0x%lx\n", (unsigned long)(rip - 1),
+				   (unsigned long)to);
 		return;
 	}
 	not_ours(sig, info, ctx);
