@@ -73,7 +73,7 @@ si_init(void)
 	si_choose_entry(env_level("INTERCEPT_NO_VECTOR_SAVE") > 0);
 	bool exhaustive = env_level("INTERCEPT_EXHAUSTIVE") > 0;
 	bool all = exhaustive || env_level("INTERCEPT_ALL_OBJS") > 0;
-	si_patch_loaded_objects(all);
+	si_patch_loaded_objects(all, false);
 	if (all)
 		si_watch_later_loads();
 	si_safety_net_init(exhaustive);

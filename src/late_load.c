@@ -84,7 +84,7 @@ threads_running(void)
 }
 
 void
-si_patch_loaded_objects(bool all)
+si_patch_loaded_objects(bool all, bool fresh)
 {
 	struct si_object *objs;
 	size_t n = si_discover(&objs, all);
@@ -97,19 +97,32 @@ si_patch_loaded_objects(bool all)
 			break;
 		*o = objs[i];
 		remember(o);
-		threads = threads || threads_running();
+		threads = threads || (!fresh && threads_running());
 		si_patch_object(o, threads);
 	}
 	free(objs);
 }
 
+/*
+ * ld.so calls r_brk with RT_ADD before it maps the objects of a dlopen, and with RT_CONSISTENT
+ * once they are mapped, before their constructors run.  Objects that are new at RT_CONSISTENT
+ * after an RT_ADD we saw are that load's: none of their code has run, so no thread can be
+ * stopped inside them, whatever other threads do.  (An object loaded by another thread before
+ * the watch was set, and first seen now, is not fresh: its RT_ADD was not seen.)
+ */
 static void
 on_link_map_change(void)
 {
+	static bool add_seen;
+	if (_r_debug.r_state == RT_ADD) {
+		add_seen = true;
+		return;
+	}
 	if (_r_debug.r_state != RT_CONSISTENT)
 		return;
 	si_internal_begin();
-	si_patch_loaded_objects(true);
+	si_patch_loaded_objects(true, add_seen);
+	add_seen = false;
 	si_internal_end();
 }
 

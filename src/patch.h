@@ -27,8 +27,11 @@ size_t si_unpatched_sites(void);
 /* Does addr lie in the text of an object we patched? */
 bool si_address_in_patched_object(uint64_t addr);
 
-/* Patches every loaded object that is not patched yet (libc and ld.so, or all with `all`). */
-void si_patch_loaded_objects(bool all);
+/*
+ * Patches every loaded object that is not patched yet (libc and ld.so, or all with `all`).
+ * fresh: those objects were all just mapped by ld.so and none of their code has run yet.
+ */
+void si_patch_loaded_objects(bool all, bool fresh);
 /* Makes ld.so tell us about every object it loads from now on (via r_debug's r_brk). */
 void si_watch_later_loads(void);
 
