@@ -54,20 +54,73 @@ by_address(const void *x, const void *y)
 	return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
 
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x10		/* Linux 6.3: executable even where vm.memfd_noexec forbids it */
+#endif
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x10
+#endif
+
+/*
+ * The new pages as a sealed memory file mapped read-execute: they are written with pwrite,
+ * never through a mapping, so no page of ours is ever writable, and nothing is faulted in
+ * before the swap (the kernel then moves an empty range; this is several times faster than
+ * copying into anonymous memory where page faults are dear).  NULL where memory files cannot
+ * be executable.
+ */
+static void *
+new_pages_from_file(uint64_t lo, size_t len, struct si_write *const *w, size_t n, int prot)
+{
+	int fd = (int)si_sys(SYS_memfd_create, "syscall_intercept:patched-text",
+			     MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+	if (fd < 0)
+		fd = (int)si_sys(SYS_memfd_create, "syscall_intercept:patched-text",
+				 MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return NULL;
+	void *map = NULL;
+	bool ok = pwrite(fd, (const void *)lo, len, 0) == (ssize_t)len;
+	for (size_t k = 0; ok && k < n; k++)
+		ok = pwrite(fd, w[k]->bytes, w[k]->len, (off_t)(w[k]->addr - lo)) == w[k]->len;
+	if (ok && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE |
+		      F_SEAL_SEAL) == 0) {
+		map = mmap(NULL, len, prot, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED)
+			map = NULL;
+	}
+	close(fd);
+	return map;
+}
+
+/* The same in anonymous memory: written while read-write, then given the text's protection. */
+static void *
+new_pages_anonymous(uint64_t lo, size_t len, struct si_write *const *w, size_t n, int prot)
+{
+	uint8_t *copy = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy == MAP_FAILED)
+		return NULL;
+	memcpy(copy, (const void *)lo, len);
+	for (size_t k = 0; k < n; k++)
+		memcpy(copy + (w[k]->addr - lo), w[k]->bytes, w[k]->len);
+	if (mprotect(copy, len, prot) != 0) {
+		munmap(copy, len);
+		return NULL;
+	}
+	return copy;
+}
+
 /* Steps 3 and 4 for the pages [lo, hi) and the writes w[0 .. n), which all lie inside them. */
 static bool
 swap_in(uint64_t lo, uint64_t hi, struct si_write *const *w, size_t n, int prot)
 {
 	size_t len = hi - lo;
-	uint8_t *copy = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (copy == MAP_FAILED)
+	void *pages = new_pages_from_file(lo, len, w, n, prot);
+	if (!pages)
+		pages = new_pages_anonymous(lo, len, w, n, prot);
+	if (!pages)
 		return false;
-	memcpy(copy, (const void *)lo, len);
-	for (size_t k = 0; k < n; k++)
-		memcpy(copy + (w[k]->addr - lo), w[k]->bytes, w[k]->len);
-	if (mprotect(copy, len, prot) != 0 ||
-	    mremap(copy, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)lo) != (void *)lo) {
-		munmap(copy, len);	/* the live text is as it was */
+	if (mremap(pages, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)lo) != (void *)lo) {
+		munmap(pages, len);	/* the live text is as it was */
 		return false;
 	}
 	return true;
