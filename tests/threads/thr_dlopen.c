@@ -1,6 +1,6 @@
 /*
  * thr_dlopen -- scenario "dlopen under blocked threads": a program that is not preloaded starts
- * a thread blocked in read() on a pipe, a thread blocked in nanosleep(10 s) and S threads
+ * a thread blocked in read() on a pipe, a thread blocked in nanosleep(30 s) and S threads
  * spinning in getppid() and write(), then dlopen()s a hook library, whose libsyscall_intercept
  * dependency patches libc while all of them run or wait inside it.  Then, by mode:
  *   plain    nothing more;
@@ -91,14 +91,14 @@ sleeper(void *arg)
 {
 	(void)arg;
 	atomic_store(&sleeper_tid, thr_gettid());
-	struct timespec ts = { 10, 0 }, rem = { -1, -1 };
+	struct timespec ts = { 30, 0 }, rem = { -1, -1 };
 	int r = nanosleep(&ts, &rem);
 	if (r != -1 || errno != EINTR)
 		FAIL("sleeper: nanosleep returned %d (errno %d), expected -1 with EINTR", r, errno);
 	else if (rem.tv_sec < 0 || rem.tv_nsec < 0 || rem.tv_nsec >= 1000000000 ||
-		 rem.tv_sec > 10 || (rem.tv_sec == 10 && rem.tv_nsec > 0) ||
+		 rem.tv_sec > 30 || (rem.tv_sec == 30 && rem.tv_nsec > 0) ||
 		 (rem.tv_sec == 0 && rem.tv_nsec == 0))
-		FAIL("sleeper: nanosleep's remaining time is not in (0, 10 s]: %ld s %ld ns",
+		FAIL("sleeper: nanosleep's remaining time is not in (0, 30 s]: %ld s %ld ns",
 		     (long)rem.tv_sec, (long)rem.tv_nsec);
 	if (atomic_load(&usr2) != 1)
 		FAIL("sleeper: the SIGUSR2 handler ran %d times, expected 1", atomic_load(&usr2));

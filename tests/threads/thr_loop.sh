@@ -29,7 +29,8 @@ how() {
 	if [ "$1" -eq 124 ] || [ "$1" -eq 137 ]; then
 		echo "timed out after ${THR_RUN_TIMEOUT}s (exit $1)"
 	elif [ "$1" -gt 128 ]; then
-		echo "killed by signal $(($1 - 128)) (SIG$(kill -l $(($1 - 128)) 2>/dev/null || echo '?'), exit $1)"
+		_sig=$(kill -l $(($1 - 128)) 2>/dev/null) || _sig='?'
+		echo "killed by signal $(($1 - 128)) (SIG$_sig, exit $1)"
 	else
 		echo "exit status $1"
 	fi
