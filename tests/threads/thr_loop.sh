@@ -21,7 +21,9 @@ done
 shift
 work=$(mktemp -d "${TMPDIR:-/tmp}/si-thr.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
-# A crashing run must not leave a core file behind (nor spend time writing one).
+# A crashing run must not leave a core file behind (nor spend time writing one).  dash, bash
+# and busybox sh all have ulimit -c, although POSIX does not promise it.
+# shellcheck disable=SC3045
 ulimit -c 0 2>/dev/null
 
 # how STATUS: the exit status of a run in words
