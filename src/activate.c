@@ -8,9 +8,10 @@
  *      and fixup.c knows where in the trampoline each such boundary went.  fixup.c's trap
  *      handler is installed before step 4 whenever another thread may run.
  *   2. The trampolines are complete and read-only executable before anything jumps to them.
- *   3. Each run of adjacent pages that some write touches is rebuilt in a private read-write
- *      copy (never executable while writable): the live bytes, then the writes.  A write never
- *      spans two runs, since the pages it touches are adjacent.
+ *   3. Each run of adjacent pages that some write touches is rebuilt: the live bytes, then the
+ *      writes, written into a sealed memory file that is then mapped read-execute (or, where
+ *      that is refused, into anonymous memory that is read-write until it is complete, then
+ *      read-execute).  A write never spans two runs, since the pages it touches are adjacent.
  *   4. The copy gets the text's protection and replaces the run with one mremap.  Under the
  *      process's mmap lock the kernel unmaps the old pages (shooting down every CPU's TLB) and
  *      moves the new ones in: a thread fetching there meanwhile waits for the lock, so every
