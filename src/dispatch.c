@@ -268,13 +268,26 @@ dispatch_special(struct si_frame *f)
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }
 
+/*
+ * Whether a syscall the hook let through must go past a filter that keeps the library's own
+ * signal handling: every signal syscall while the safety net is armed (SIGSYS), rt_sigaction
+ * once fixup.c's SIGTRAP handler is installed.
+ */
+static inline bool
+needs_signal_filter(long nr)
+{
+	return si_safety_net_armed || (nr == SYS_rt_sigaction && si_fixup_armed);
+}
+
 /* The kernel's part of a syscall the hook let through, then the post-kernel hook. */
 static inline long
 run_in_kernel(struct si_frame *f, long nr, const long *a)
 {
 	long result;
-	if (__builtin_expect(si_safety_net_armed, 0) && si_safety_net_filter(nr, f->args, &result))
-		;	/* a signal syscall, adjusted to keep the safety net's SIGSYS */
+	if (__builtin_expect(needs_signal_filter(nr), 0) &&
+	    (si_fixup_filter(nr, f->args, &result) ||
+	     (si_safety_net_armed && si_safety_net_filter(nr, f->args, &result))))
+		;	/* a signal syscall, kept from changing the library's SIGTRAP or SIGSYS */
 	else
 		result = kernel(nr, a);
 	call_post_kernel(nr, a, result);
@@ -326,7 +339,7 @@ si_dispatch(struct si_frame *f)
 		return dispatch_logged(f);
 	if (!call_hook(f, nr, f->args, &result))
 		return (struct si_ret){ result, SI_ACTION_RETURN };
-	if (__builtin_expect(!si_safety_net_armed && !intercept_hook_point_post_kernel &&
+	if (__builtin_expect(!needs_signal_filter(nr) && !intercept_hook_point_post_kernel &&
 			     f->site->syscall_stub, 1))
 		return (struct si_ret){ nr, SI_ACTION_SYSCALL };
 	result = run_in_kernel(f, nr, f->args);

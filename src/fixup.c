@@ -6,18 +6,22 @@
  * was (plan.c makes sure it never finds the middle of a jump), and the trap lands here.  The
  * table of those places only grows; the handler reads it without locks, so it must never
  * change a table once published, never free one, and never call anything that is not
- * async-signal-safe.  A trap that is not ours goes on to the handler the program had.
+ * async-signal-safe.  A trap that is not ours goes on to the handler the program had, and the
+ * program keeps seeing and setting its own SIGTRAP action (rt_sigaction goes through
+ * si_fixup_filter), so a crash reporter installed later does not take our traps.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
 #include "patch.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -28,8 +32,12 @@ struct fixup_table {
 };
 
 static _Atomic(const struct fixup_table *) tables;
-static struct sigaction program_action;	/* SIGTRAP as it was before ours */
-static atomic_bool armed;
+/*
+ * SIGTRAP as the program believes it installed it (kernel layout): the kernel's stays ours
+ * once armed, and rt_sigaction(SIGTRAP) reads and writes this instead (si_fixup_filter).
+ */
+static struct si_ksigaction program_action;
+int si_fixup_armed;
 
 static int
 by_from(const void *x, const void *y)
@@ -76,26 +84,33 @@ lookup(uint64_t from, uint64_t *to)
 	return false;
 }
 
-/* Anything but one of our int3: what the program's own disposition would have done. */
+/* Dies of SIGTRAP as the program would have, as soon as the handler returns. */
+static void
+die_of_sigtrap(void)
+{
+	struct si_ksigaction dfl = { .handler = SIG_DFL };
+	si_sys(SYS_rt_sigaction, SIGTRAP, &dfl, NULL, 8);
+	long pid = si_sys(SYS_getpid), tid = si_sys(SYS_gettid);
+	si_sys(SYS_tgkill, pid, tid, SIGTRAP);
+}
+
+/* Anything but one of our int3: what the program's own disposition does with it. */
 static void
 not_ours(int sig, siginfo_t *info, void *ctx)
 {
-	if (program_action.sa_flags & SA_SIGINFO) {
-		program_action.sa_sigaction(sig, info, ctx);
+	struct si_ksigaction act = program_action;
+	if (act.handler == SIG_IGN && info->si_code != SI_KERNEL)
+		return;		/* sent, and ignored */
+	if (act.handler == SIG_DFL || act.handler == SIG_IGN) {
+		die_of_sigtrap();	/* a trap is never ignored: the kernel kills for it */
 		return;
 	}
-	if (program_action.sa_handler != SIG_DFL && program_action.sa_handler != SIG_IGN) {
-		program_action.sa_handler(sig);
-		return;
-	}
-	/*
-	 * The default action (the kernel also applies it to a trap while SIGTRAP is ignored):
-	 * die of SIGTRAP as soon as this handler returns.
-	 */
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigaction(SIGTRAP, &dfl, NULL);
-	long pid = si_sys(SYS_getpid), tid = si_sys(SYS_gettid);
-	si_sys(SYS_tgkill, pid, tid, SIGTRAP);
+	if (act.flags & SA_RESETHAND)
+		program_action.handler = SIG_DFL;
+	if (act.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))act.handler)(sig, info, ctx);
+	else
+		((void (*)(int))act.handler)(sig);
 }
 
 static void
@@ -118,14 +133,52 @@ on_trap(int sig, siginfo_t *info, void *ctx)
 bool
 si_fixup_arm(void)
 {
-	if (atomic_load(&armed))
+	if (si_fixup_armed)
 		return true;
-	struct sigaction act = { .sa_sigaction = on_trap, .sa_flags = SA_SIGINFO | SA_ONSTACK };
-	sigemptyset(&act.sa_mask);
-	if (sigaction(SIGTRAP, &act, &program_action) != 0)
+	struct si_ksigaction act = {
+		.handler = (void *)on_trap,
+		.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART | SI_SA_RESTORER,
+		.restorer = (void *)si_sigreturn_restorer,
+	};
+	if (si_sys(SYS_rt_sigaction, SIGTRAP, &act, &program_action, 8) != 0)
 		return false;
-	atomic_store(&armed, true);
+	si_fixup_armed = 1;
 	return true;
+}
+
+/* Copies between the program's memory and ours without faulting: false where it is not there. */
+static bool
+copy_checked(void *to, const void *from, size_t len, bool to_program)
+{
+	struct iovec local = { to_program ? (void *)from : to, len };
+	struct iovec remote = { to_program ? to : (void *)from, len };
+	long pid = si_sys(SYS_getpid);
+	return si_sys(to_program ? SYS_process_vm_writev : SYS_process_vm_readv, pid, &local, 1,
+		      &remote, 1, 0) == (long)len;
+}
+
+int
+si_fixup_filter(long nr, const long *a, long *result)
+{
+	if (nr != SYS_rt_sigaction || a[0] != SIGTRAP || !si_fixup_armed)
+		return 0;
+	if (a[3] != 8) {
+		*result = -EINVAL;	/* as the kernel */
+		return 1;
+	}
+	struct si_ksigaction act, old = program_action;
+	if (a[1] && !copy_checked(&act, (const void *)a[1], sizeof(act), false)) {
+		*result = -EFAULT;
+		return 1;
+	}
+	if (a[2] && !copy_checked((void *)a[2], &old, sizeof(old), true)) {
+		*result = -EFAULT;
+		return 1;
+	}
+	if (a[1])
+		program_action = act;
+	*result = 0;
+	return 1;
 }
 
 bool

@@ -167,6 +167,17 @@ struct si_write {
  * together; a failed run leaves the text as it was).  Returns how many are.
  */
 size_t si_activate(const struct si_write *w, size_t n, int prot, bool *done);
+/* The kernel's struct sigaction (rt_sigaction with a sigsetsize of 8). */
+struct si_ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+#define SI_SA_RESTORER 0x04000000
+/* entry.S: rt_sigreturn, the restorer of the library's own signal handlers. */
+void si_sigreturn_restorer(void);
+
 /* ---- fixup: threads stopped inside a patch when it went into place (fixup.c) */
 
 /* An original instruction boundary inside a window, now int3, and where its work went. */
@@ -175,8 +186,13 @@ struct si_fixup {
 };
 /* Publishes fixups (copied), before the patches they describe go into place. */
 bool si_fixup_add(const struct si_fixup *f, size_t n);
-/* Installs the SIGTRAP handler that applies them, once; false if it cannot. */
+/*
+ * Installs the SIGTRAP handler that applies them, once; false if it cannot.  From then on the
+ * program's own SIGTRAP action is kept by the library (si_fixup_filter).
+ */
 bool si_fixup_arm(void);
+/* rt_sigaction(SIGTRAP) once armed: answered from the program's view; 1 when it answered. */
+int si_fixup_filter(long nr, const long *args, long *result);
 /* Whether the process may have another thread than the caller (true when it cannot tell). */
 bool si_other_threads(void);
 

@@ -45,6 +45,8 @@ void si_safety_net_thread_start(void);
 /* Filters signal-related syscalls so the net's SIGSYS stays deliverable; 1 if it answered. */
 int si_safety_net_filter(long nr, long *args, long *result);
 extern int si_safety_net_armed;
+/* Whether fixup.c's SIGTRAP handler is installed (rt_sigaction then goes to si_fixup_filter). */
+extern int si_fixup_armed;
 /* The thread's Syscall User Dispatch selector byte (1: block). */
 extern __thread volatile char si_sud_selector;
 

@@ -40,23 +40,13 @@ static bool exhaustive;
 __thread volatile char si_sud_selector SI_HIDDEN = SELECTOR_BLOCK;
 static uint64_t allowed_start, allowed_end;
 
-/* The kernel's struct sigaction layout (rt_sigaction). */
-struct ksigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
-#define SA_RESTORER_ 0x04000000
-
 /* The application's SIGSYS disposition, as it believes it installed it. */
-static struct ksigaction app_sigsys;
+static struct si_ksigaction app_sigsys;
 /* Per thread: does the application believe SIGSYS is blocked, and is one pending for it? */
 static __thread bool app_blocks_sigsys, app_sigsys_pending;
 /* Signals whose handler's sa_mask had SIGSYS, which we removed: reported back as set. */
 static _Atomic uint64_t stripped_from_mask;
 
-void si_sigreturn_restorer(void);	/* entry.S: rt_sigreturn from inside our text */
 
 /* ---- catch trampolines: made once per site, looked up from the signal handler */
 
@@ -173,7 +163,7 @@ forward_to_application(int sig, siginfo_t *si, ucontext_t *uc)
 	}
 	if (h == SIG_DFL) {
 		/* Die of SIGSYS as the application would have. */
-		struct ksigaction dfl = { .handler = SIG_DFL };
+		struct si_ksigaction dfl = { .handler = SIG_DFL };
 		si_sys(SYS_rt_sigaction, SIGSYS, &dfl, NULL, 8);
 		uint64_t unblock = SIGSYS_BIT;
 		si_sys(SYS_rt_sigprocmask, SIG_UNBLOCK, &unblock, NULL, 8);
@@ -278,9 +268,9 @@ si_safety_net_init(bool want_exhaustive)
 	if (pool_rw == MAP_FAILED || pool_rx == MAP_FAILED || table == MAP_FAILED)
 		goto fail;
 
-	struct ksigaction act = {
+	struct si_ksigaction act = {
 		.handler = (void *)on_sigsys,
-		.flags = SA_SIGINFO | SA_RESTORER_ | SA_RESTART,
+		.flags = SA_SIGINFO | SI_SA_RESTORER | SA_RESTART,
 		.restorer = (void *)si_sigreturn_restorer,
 		.mask = ~0ull,
 	};
@@ -324,7 +314,7 @@ si_safety_net_filter(long nr, long *a, long *result)
 {
 	long k[6];
 	uint64_t copy;
-	struct ksigaction act;
+	struct si_ksigaction act;
 	__builtin_memcpy(k, a, sizeof(k));
 	switch (nr) {
 	case SYS_rt_sigaction: {
@@ -333,7 +323,7 @@ si_safety_net_filter(long nr, long *a, long *result)
 				*result = -22;	/* EINVAL, as the kernel */
 				return 1;
 			}
-			struct ksigaction old = app_sigsys;
+			struct si_ksigaction old = app_sigsys;
 			if (a[1])
 				__builtin_memcpy(&app_sigsys, (const void *)a[1], sizeof(app_sigsys));
 			if (a[2])
@@ -354,7 +344,7 @@ si_safety_net_filter(long nr, long *a, long *result)
 		if (*result != 0)
 			return 1;
 		if (a[2] && was_stripped)
-			((struct ksigaction *)a[2])->mask |= SIGSYS_BIT;
+			((struct si_ksigaction *)a[2])->mask |= SIGSYS_BIT;
 		if (a[1]) {
 			if (k[1] != a[1])
 				atomic_fetch_or(&stripped_from_mask, bit);

@@ -5,7 +5,10 @@
  * read must then return the right byte, and reach the hook (the restarted call goes through
  * the trampoline).  Threads spinning in fx_getppid meanwhile may be stopped between the
  * window's instructions.  Run under INTERCEPT_ALL_OBJS=1 with the hook dlopen'ed (argv[1]) while
- * the threads run.  It must never pass when the read returned early or wrong.
+ * the threads run.  The program installs its own SIGTRAP handler after the library installed
+ * its own: it must see its own action read back, get its own traps (raise, int3), and the
+ * library must still get the trap of the restarted read.  It must never pass when the read
+ * returned early or wrong.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -53,6 +56,38 @@ on_usr1(int sig)
 	(void)sig;
 }
 
+static volatile sig_atomic_t program_traps;
+
+static void
+on_trap(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig;
+	(void)info;
+	(void)ctx;
+	program_traps++;
+}
+
+/* The program's own SIGTRAP handling, installed after the library's: all of it must work. */
+static bool
+program_sigtrap_works(void)
+{
+	struct sigaction mine = { .sa_sigaction = on_trap, .sa_flags = SA_SIGINFO }, back;
+	sigemptyset(&mine.sa_mask);
+	if (sigaction(SIGTRAP, &mine, NULL) != 0 || sigaction(SIGTRAP, NULL, &back) != 0 ||
+	    back.sa_sigaction != on_trap || !(back.sa_flags & SA_SIGINFO)) {
+		thr_report("the program's SIGTRAP action does not read back");
+		return false;
+	}
+	raise(SIGTRAP);
+	__asm__ volatile("int3");
+	if (program_traps != 2) {
+		thr_report("the program's SIGTRAP handler ran %d times for raise and int3, not 2",
+			   (int)program_traps);
+		return false;
+	}
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -77,7 +112,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	struct thr_hook h;
-	if (!thr_hook_lookup(hook, &h))
+	if (!thr_hook_lookup(hook, &h) || !program_sigtrap_works())
 		return 1;
 	pthread_kill(r, SIGUSR1);	/* the kernel restarts the read at its syscall instruction */
 	thr_sleep_us(20000);
@@ -98,5 +133,7 @@ main(int argc, char **argv)
 	long seen = h.reads(pipe_fds[0]);
 	printf("read %s, restarted read seen by the hook %ld time(s), spinners %s\n",
 	       read_ok ? "right" : "WRONG", seen, bad_spinners ? "WRONG" : "right");
-	return read_ok && seen == 1 && !bad_spinners ? 0 : 1;
+	if (program_traps != 2)
+		thr_report("the program's SIGTRAP handler got the library's trap");
+	return read_ok && seen == 1 && !bad_spinners && program_traps == 2 ? 0 : 1;
 }
