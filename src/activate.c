@@ -205,6 +205,45 @@ read_maps(uint64_t (*ranges)[2], size_t cap)
 	return n;
 }
 
+/* An anonymous read-write mapping of size bytes exactly at cand, or NULL. */
+static void *
+map_at(uint64_t cand, size_t size)
+{
+	void *p = mmap((void *)cand, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == (void *)cand)
+		return p;
+	if (p != MAP_FAILED)
+		munmap(p, size);	/* a kernel older than MAP_FIXED_NOREPLACE put it elsewhere */
+	return NULL;
+}
+
+/*
+ * Without /proc/self/maps (no /proc, or no descriptor left to read it): the kernel's own
+ * choice for a hint just below the text (it usually places new mappings next to the
+ * libraries), then places at doubling distances below and above the text.
+ */
+static void *
+probe_near(uint64_t lo, uint64_t hi, size_t size, uint64_t min, uint64_t max)
+{
+	uint64_t hint = lo > size + (1ul << 20) ? page_down(lo - size - (1ul << 20)) : 0;
+	void *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (p != MAP_FAILED) {
+		if ((uint64_t)p >= min && (uint64_t)p <= max)
+			return p;
+		munmap(p, size);
+	}
+	for (uint64_t d = 1ul << 16; d < REACH; d *= 2) {
+		if (lo > d + size && page_down(lo - d - size) >= min &&
+		    (p = map_at(page_down(lo - d - size), size)) != NULL)
+			return p;
+		if (page_up(hi + d) <= max && (p = map_at(page_up(hi + d), size)) != NULL)
+			return p;
+	}
+	return NULL;
+}
+
 void *
 si_map_near(uint64_t lo, uint64_t hi, size_t size)
 {
@@ -214,6 +253,8 @@ si_map_near(uint64_t lo, uint64_t hi, size_t size)
 	uint64_t max = lo + REACH - size;
 	static uint64_t ranges[4096][2];
 	size_t n = read_maps(ranges, 4096);
+	if (n == 0)
+		return probe_near(lo, hi, size, min, max);
 
 	/* Try the gaps between mappings, nearest to the text first: below it, then above. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -238,12 +279,9 @@ si_map_near(uint64_t lo, uint64_t hi, size_t size)
 			}
 			if (cand < min || cand > max || cand < gap_start)
 				continue;
-			void *p = mmap((void *)cand, size, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-			if (p == (void *)cand)
+			void *p = map_at(cand, size);
+			if (p)
 				return p;
-			if (p != MAP_FAILED)
-				munmap(p, size);
 		}
 	}
 	return NULL;

@@ -181,17 +181,21 @@ si_fixup_filter(long nr, const long *a, long *result)
 	return 1;
 }
 
+/* glibc 2.32 and later: false from the first pthread_create on. */
+extern char __libc_single_threaded __attribute__((weak));
+
 bool
 si_other_threads(void)
 {
 	char buf[1024];
 	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;	/* cannot tell: assume they do */
-	ssize_t len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return true;
+	ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (len <= 0) {
+		/* No /proc, or no descriptor left: what libc knows, else assume they do. */
+		return !&__libc_single_threaded || !__libc_single_threaded;
+	}
 	buf[len] = '\0';
 	/* Field 20 is num_threads; the command name (field 2) may hold spaces: count after it. */
 	const char *p = strrchr(buf, ')');
