@@ -6,7 +6,8 @@
 # reason, and the exception landing pads (how many, how many in decoded code, any that a plan
 # made without them would have covered, any the analysis missed) (the input of
 # docs/CENSUS.md).  The raw scanner output goes to OUTDIR/census.txt
-# (default: a temporary folder, removed).  It only reads the libraries.
+# (default: a temporary folder, removed).  CENSUS_SCAN_FLAGS adds scanner options (--threads:
+# plan as with other threads running).  It only reads the libraries.
 set -u
 scan=${1:?usage: census.sh SCANNER [OUTDIR]}
 out=${2:-}
@@ -25,7 +26,7 @@ find /usr/lib /lib -xdev \( -name '*.so' -o -name '*.so.*' \) \( -type f -o -typ
 n_files=$(wc -l <"$out/files.txt")
 
 # In batches, so one huge command line never fails.
-tr '\n' '\0' <"$out/files.txt" | xargs -0 -n 200 "$scan" --summary --quiet --landing-pads >"$out/raw.txt"
+tr '\n' '\0' <"$out/files.txt" | xargs -0 -n 200 "$scan" --summary --quiet --landing-pads ${CENSUS_SCAN_FLAGS:-} >"$out/raw.txt"
 grep -v '^total: ' "$out/raw.txt" >"$out/census.txt"
 
 awk -v n_files="$n_files" '
