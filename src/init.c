@@ -1,8 +1,10 @@
 /*
  * init.c -- the library's constructor: reads the environment (INTERCEPT_HOOK_CMDLINE_FILTER,
- * INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE, INTERCEPT_PLAN_CACHE, the
- * log's variables) and starts patching.  Empty or malformed values have documented meanings
- * (env_level); nothing here may abort the program.
+ * INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE, INTERCEPT_NO_VECTOR_SAVE, and
+ * through log.c and plan_cache.c the log's variables and INTERCEPT_PLAN_CACHE) and starts
+ * patching.  Every variable is read through si_env (util.c), booleans and levels with the one
+ * parser there; empty or malformed values have documented meanings.  Nothing here may abort
+ * the program.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -28,20 +30,6 @@ syscall_hook_in_process_allowed(void)
 	return patching_allowed;
 }
 
-/* "0", empty or unset: 0; a number: that number; anything else: 1. */
-static int
-env_level(const char *name)
-{
-	const char *v = getenv(name);
-	if (!v || !*v)
-		return 0;
-	char *end;
-	long n = strtol(v, &end, 10);
-	if (*end != '\0')
-		return 1;
-	return n < 0 ? 0 : (int)(n > 9 ? 9 : n);
-}
-
 /* The last path component of the first string of /proc/self/cmdline equals `want`? */
 static bool
 cmdline_matches(const char *want)
@@ -62,17 +50,17 @@ cmdline_matches(const char *want)
 __attribute__((constructor)) static void
 si_init(void)
 {
-	const char *filter = getenv("INTERCEPT_HOOK_CMDLINE_FILTER");
+	const char *filter = si_env("INTERCEPT_HOOK_CMDLINE_FILTER");
 	if (filter && *filter && !cmdline_matches(filter))
 		return;
 	patching_allowed = 1;
 	si_internal_begin();
-	si_debug_level = env_level("INTERCEPT_DEBUG_DUMP");
+	si_debug_level = si_env_level("INTERCEPT_DEBUG_DUMP", 0);
 	si_log_init();
 	si_plan_cache_init();
-	si_choose_entry(env_level("INTERCEPT_NO_VECTOR_SAVE") > 0);
-	bool exhaustive = env_level("INTERCEPT_EXHAUSTIVE") > 0;
-	bool all = exhaustive || env_level("INTERCEPT_ALL_OBJS") > 0;
+	si_choose_entry(si_env_level("INTERCEPT_NO_VECTOR_SAVE", 0) > 0);
+	bool exhaustive = si_env_level("INTERCEPT_EXHAUSTIVE", 0) > 0;
+	bool all = exhaustive || si_env_level("INTERCEPT_ALL_OBJS", 0) > 0;
 	si_patch_loaded_objects(all, false);
 	if (all)
 		si_watch_later_loads();

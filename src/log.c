@@ -11,8 +11,8 @@
  * Every syscall they make is a raw si_syscall6, which is never intercepted.  They must never
  * keep a line in memory once control goes back to the program: whatever the program does next
  * (crash, be killed, hang) the lines of every syscall it returned from are in the file.
- * si_log_init runs once, in the library's constructor, and may use libc (getenv, getauxval,
- * putenv).
+ * si_log_init runs once, in the library's constructor, and may use libc (getauxval, putenv,
+ * si_env).
  *
  * What a logged syscall costs, and why it is done this way.  On machines where a syscall is
  * expensive (1 us here: page-table isolation without PCID), the log's cost is its own syscalls:
@@ -53,13 +53,14 @@
  *    child then opens its own file.  Without '-' a forked child keeps writing to the inherited
  *    descriptor (O_APPEND: lines of all processes interleave whole, never mixed).
  *  - The file is opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOFOLLOW, mode 0600.  It is
- *    truncated when the first process of a process tree opens it, unless INTERCEPT_LOG_TRUNC=0.
+ *    truncated when the first process of a process tree opens it, unless INTERCEPT_LOG_TRUNC is
+ *    off (the booleans follow the one rule of si_parse_level, util.c).
  *    Programs that a logged process executes (execve closes the descriptor; the library starts
  *    again in the new image) append instead: the library marks the environment with
  *    INTERCEPT_LOG_OWNER=<pid>:<path> so that the new image knows the log is already its tree's.
- *  - INTERCEPT_LOG_CHILDREN=0 logs only the first process (all its threads): forked children
+ *  - INTERCEPT_LOG_CHILDREN off logs only the first process (all its threads): forked children
  *    and the programs they execute are not logged.  syscall-trace uses it without -f.
- *  - INTERCEPT_LOG_TIMING=1 appends the syscall's duration, " <seconds>", to each result line.
+ *  - INTERCEPT_LOG_TIMING on appends the syscall's duration, " <seconds>", to each result line.
  *  - Under AT_SECURE (setuid and the like) INTERCEPT_LOG is ignored.
  */
 #define _GNU_SOURCE
@@ -103,9 +104,9 @@ _Static_assert(SI_LOG_KEEP >= SI_LOG_MIN_CAP && SI_LOG_KEEP >= 2 * SI_LOG_RESULT
 /* INTERCEPT_LOG as read at init, made absolute (a forked child may have changed directory) */
 static char log_template[PATH_MAX];
 static bool per_pid;			/* the template ends in '-' */
-static bool truncate_new;		/* INTERCEPT_LOG_TRUNC is not "0" */
-static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN is not "0" */
-static bool timing;			/* INTERCEPT_LOG_TIMING=1 */
+static bool truncate_new;		/* INTERCEPT_LOG_TRUNC on (the default) */
+static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN on (the default) */
+static bool timing;			/* INTERCEPT_LOG_TIMING on */
 static long self_pid;			/* for process_vm_readv */
 /* bit nr: si_log_reads_output(nr), computed at init (the table scan is too slow per call) */
 static uint64_t reads_output_bits[(SI_SYSCALL_TABLE_LEN + 63) / 64];
@@ -717,7 +718,7 @@ void
 si_log_init(void)
 {
 	si_log_fd = -1;
-	const char *path = getenv("INTERCEPT_LOG");
+	const char *path = si_env("INTERCEPT_LOG");
 	if (!path || !*path || getauxval(AT_SECURE))
 		return;
 	size_t len = str_len(path), n = 0;
@@ -736,17 +737,14 @@ si_log_init(void)
 	log_template[n] = '\0';
 	per_pid = path[len - 1] == '-';
 
-	const char *e = getenv("INTERCEPT_LOG_TRUNC");
-	truncate_new = !(e && e[0] == '0');
-	e = getenv("INTERCEPT_LOG_CHILDREN");
-	follow_children = !(e && e[0] == '0');
-	e = getenv("INTERCEPT_LOG_TIMING");
-	timing = e && e[0] == '1';
+	truncate_new = si_env_level("INTERCEPT_LOG_TRUNC", 1) > 0;
+	follow_children = si_env_level("INTERCEPT_LOG_CHILDREN", 1) > 0;
+	timing = si_env_level("INTERCEPT_LOG_TIMING", 0) > 0;
 	self_pid = si_sys(SYS_getpid);
 
 	/* Was this log opened before, in this process tree (before an execve)? */
 	long owner = -1;
-	const char *mark = getenv("INTERCEPT_LOG_OWNER");
+	const char *mark = si_env("INTERCEPT_LOG_OWNER");
 	if (mark && str_len(mark) > OWNER_PID_DIGITS && mark[OWNER_PID_DIGITS] == ':' &&
 	    str_eq(mark + OWNER_PID_DIGITS + 1, path)) {
 		owner = 0;

@@ -73,7 +73,7 @@ void
 si_plan_cache_init(void)
 {
 	cache_dir[0] = '\0';
-	const char *dir = getenv("INTERCEPT_PLAN_CACHE");
+	const char *dir = si_env("INTERCEPT_PLAN_CACHE");
 	if (!dir || !*dir || getauxval(AT_SECURE) || strlen(dir) >= sizeof(cache_dir) - 128)
 		return;
 	dl_iterate_phdr(self_note, (void *)(uintptr_t)&si_plan_cache_init);
