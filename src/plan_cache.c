@@ -8,7 +8,7 @@
  * A plan is keyed by the object's GNU build id, this library's own build id (a rebuilt library
  * may plan differently), and the segment's place and size.  The directory must be the user's
  * own and writable by nobody else, files are opened without following links and must belong
- * to the user; under AT_SECURE the variable is ignored.  Files are written whole under another
+ * to the user; in secure mode the variable is ignored (si_env).  Files are written whole under another
  * name and renamed, so a reader never sees half a plan.  It must never make patching fail: a
  * missing, foreign, stale or damaged plan only means the full analysis runs (and writes a new
  * one); INTERCEPT_DEBUG_DUMP=1 says which happened.
@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,8 +72,8 @@ void
 si_plan_cache_init(void)
 {
 	cache_dir[0] = '\0';
-	const char *dir = si_env("INTERCEPT_PLAN_CACHE");
-	if (!dir || !*dir || getauxval(AT_SECURE) || strlen(dir) >= sizeof(cache_dir) - 128)
+	const char *dir = si_env("INTERCEPT_PLAN_CACHE");	/* NULL in secure mode */
+	if (!dir || !*dir || strlen(dir) >= sizeof(cache_dir) - 128)
 		return;
 	dl_iterate_phdr(self_note, (void *)(uintptr_t)&si_plan_cache_init);
 	if (!self.build_id_len)

@@ -4,9 +4,9 @@
  * Every write goes through the library's own raw syscall.  It must never allocate or lock.
  *
  * And the one reader of the INTERCEPT_* variables (si_env, si_env_level), so that every
- * variable follows the same boolean rule: nothing in the library may call getenv on an
- * INTERCEPT_* name itself.  Those two run only in the constructor (and init functions it
- * calls), where libc is usable.
+ * variable follows the same boolean rule and secure mode ignores every one of them: nothing in
+ * the library may call getenv on an INTERCEPT_* name itself.  Those two run only in the
+ * constructor (and init functions it calls), where libc is usable.
  */
 #include "intercept.h"
 
@@ -18,6 +18,8 @@
  * inline floating-point functions there (atof) that such a build rejects.
  */
 extern char *getenv(const char *name);
+
+bool si_secure_mode;
 
 int
 si_parse_level(const char *v, int if_unset)
@@ -48,7 +50,8 @@ si_parse_level(const char *v, int if_unset)
 const char *
 si_env(const char *name)
 {
-	return getenv(name);
+	/* The constructor has removed them from environ already; this is the second lock. */
+	return si_secure_mode ? NULL : getenv(name);
 }
 
 int
