@@ -269,6 +269,35 @@ summarise(const char *path, FILE *out)
 
 /* ---- running the program */
 
+/*
+ * Empties the -o file before the run (the traced processes then append), but only a file the
+ * tracer makes or one of the user's own: anything else the name may be (another user's file,
+ * a FIFO, a device) is left untouched for the library to refuse, with its message.  Opened
+ * without following a link and without waiting on a FIFO.  False, after a message, when the
+ * name cannot be used at all.
+ */
+static bool
+empty_log_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		      0600);
+	if (fd < 0 && errno == ENXIO)
+		return true;	/* a FIFO nobody reads: the library says so */
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog_name, path, strerror(errno));
+		return false;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    ftruncate(fd, 0) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog_name, path, strerror(errno));
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 static void
 copy_new_bytes(int from, int to)
 {
@@ -397,13 +426,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		log_path = tmp_path;
-	} else if (!per_process) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog_name, out_path, strerror(errno));
-			return 1;
-		}
-		close(fd);
+	} else if (!per_process && !empty_log_file(out_path)) {
+		return 1;
 	}
 
 	/* Plans shared by the traced processes, in a private folder of our own (see above). */
