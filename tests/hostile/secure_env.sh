@@ -16,7 +16,8 @@
 # set-user-ID copy.  Everything mounted exists only in that namespace and disappears with it,
 # even if this script is killed: the host's /etc is never modified and no set-user-ID file is
 # left on disk; the trap removes the empty mount point.  Exit 77 also when mount namespaces,
-# setpriv or set-user-ID execution are unavailable (a container without CAP_SYS_ADMIN, no_new_privs).
+# setpriv or set-user-ID execution are unavailable (a container without CAP_SYS_ADMIN,
+# no_new_privs).
 set -u
 LC_ALL=C; export LC_ALL
 
