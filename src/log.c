@@ -63,12 +63,16 @@
  *  - The file is truncated when the first process of a process tree opens it, unless
  *    INTERCEPT_LOG_TRUNC is off.  Programs that a logged process executes (execve closes the
  *    descriptor; the library starts again in the new image) append instead: the library marks
- *    the environment with INTERCEPT_LOG_OWNER=<pid>:<path> so that the new image knows the log
- *    is already its tree's.
+ *    the environment with INTERCEPT_LOG_OWNER=<pid><state>:<path> so that the new image knows the
+ *    log is already its tree's (and, from the state, whether a failed write of it was said).
  *  - INTERCEPT_LOG_CHILDREN off logs only the first process (all its threads): forked children
  *    and the programs they execute are not logged.  syscall-trace uses it without -f.
  *  - INTERCEPT_LOG_TIMING on appends the syscall's duration, " <seconds>", to each result line.
  *  - The booleans follow the one rule of si_parse_level (util.c).
+ *  - A write that fails (a full file system, /dev/full) is said once on stderr; the log cannot
+ *    be opened or could not be written whole: the file INTERCEPT_LOG_FAILED names, if set, is
+ *    created (empty), which is how syscall-trace learns it, whatever the program does with its
+ *    stderr or its exit status.
  *  - In secure mode (AT_SECURE: setuid and the like) every variable is ignored (si_env).
  */
 #define _GNU_SOURCE
@@ -118,14 +122,24 @@ static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN on (the default) *
 static bool timing;			/* INTERCEPT_LOG_TIMING on */
 /* The file this process logs to (the template, plus the pid when per_pid), for messages. */
 static char log_path[PATH_MAX + 24];
+/* INTERCEPT_LOG_FAILED as read at init, made absolute; empty when unset */
+static char failed_mark[PATH_MAX];
+/* The first failed write of this process (or of its log file, for a per-pid log) was reported. */
+static int write_failure_reported;
 static long self_pid;			/* for process_vm_readv */
 /* bit nr: si_log_reads_output(nr), computed at init (the table scan is too slow per call) */
 static uint64_t reads_output_bits[(SI_SYSCALL_TABLE_LEN + 63) / 64];
 
 #define OWNER_VAR "INTERCEPT_LOG_OWNER="
 #define OWNER_PID_DIGITS 10
-/* "INTERCEPT_LOG_OWNER=0000001234:/path/of/the/template", handed to putenv (so it stays ours). */
-static char owner_env[sizeof(OWNER_VAR) + OWNER_PID_DIGITS + 1 + PATH_MAX];
+/*
+ * "INTERCEPT_LOG_OWNER=0000001234-:/path/of/the/template", handed to putenv (so it stays ours
+ * and changes in place).  The character after the pid is '!' once a failed write of this log
+ * was said on stderr: the programs this process executes, writing the same file, do not say it
+ * again.
+ */
+static char owner_env[sizeof(OWNER_VAR) + OWNER_PID_DIGITS + 2 + PATH_MAX];
+#define OWNER_STATE (sizeof(OWNER_VAR) - 1 + OWNER_PID_DIGITS)
 
 /* ---- small raw helpers */
 
@@ -183,10 +197,56 @@ complain(const char *what, const char *path, long err, const char *text, const c
 	si_write_all(2, msg, n);
 }
 
+/*
+ * The log is incomplete (it could not be opened, or a line could not be written whole): tell
+ * whoever set INTERCEPT_LOG_FAILED (syscall-trace, to exit with status 1) by creating that
+ * file.  Only ever a new, empty file: never opens, follows or changes anything already there.
+ */
+static void
+mark_failure(void)
+{
+	if (!failed_mark[0])
+		return;
+	long fd = si_sys(SYS_openat, AT_FDCWD, failed_mark,
+			 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		si_sys(SYS_close, fd);
+}
+
 static void
 cannot_open(const char *path, long err, const char *text)
 {
 	complain("cannot open ", path, err, text, "; running without a log\n");
+	mark_failure();
+}
+
+/*
+ * Writes buf[0..len) to the log, again after a short write or EINTR.  The first failure (a
+ * full file system, /dev/full, EIO, a pipe nobody reads) is said once on stderr and marked
+ * (mark_failure); later lines are still tried, so the log has a gap there, and may hold a line
+ * cut short where the file system filled up.
+ */
+static void
+log_write(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		long r = si_sys(SYS_write, fd, buf, len);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0) {
+			if (!__atomic_exchange_n(&write_failure_reported, 1, __ATOMIC_RELAXED)) {
+				if (owner_env[0])
+					owner_env[OWNER_STATE] = '!';
+				complain("cannot write ", log_path, r ? -r : 0,
+					 r ? NULL : "nothing written",
+					 "; the log is incomplete\n");
+				mark_failure();
+			}
+			return;
+		}
+		buf += r;
+		len -= (size_t)r;
+	}
 }
 
 /* Fixed-width decimal, for the pid in owner_env. */
@@ -810,7 +870,7 @@ static __attribute__((noinline)) void
 write_long_line(int fd, const struct si_log_call *call)
 {
 	char line[SI_LOG_LINE_MAX];
-	si_write_all(fd, line, si_log_format(line, sizeof(line), call, read_self));
+	log_write(fd, line, si_log_format(line, sizeof(line), call, read_self));
 }
 
 /*
@@ -826,7 +886,7 @@ write_line(int fd, const struct si_log_call *call, char *buf)
 		write_long_line(fd, call);
 		return 0;
 	}
-	si_write_all(fd, buf, n);
+	log_write(fd, buf, n);
 	return n;
 }
 
@@ -873,8 +933,12 @@ si_log_init(void)
 	const char *path = si_env("INTERCEPT_LOG");	/* NULL in secure mode */
 	if (!path || !*path)
 		return;
+	const char *failed = si_env("INTERCEPT_LOG_FAILED");
+	if (!failed || !*failed || !make_absolute(failed_mark, sizeof(failed_mark), failed))
+		failed_mark[0] = '\0';
 	if (!make_absolute(log_template, sizeof(log_template), path)) {
 		si_write_str(2, "syscall_intercept: INTERCEPT_LOG: path too long; running without a log\n");
+		mark_failure();
 		return;
 	}
 	per_pid = path[str_len(path) - 1] == '-';
@@ -887,8 +951,8 @@ si_log_init(void)
 	/* Was this log opened before, in this process tree (before an execve)? */
 	long owner = -1;
 	const char *mark = si_env("INTERCEPT_LOG_OWNER");
-	if (mark && str_len(mark) > OWNER_PID_DIGITS && mark[OWNER_PID_DIGITS] == ':' &&
-	    str_eq(mark + OWNER_PID_DIGITS + 1, path)) {
+	if (mark && str_len(mark) > OWNER_PID_DIGITS + 1 && mark[OWNER_PID_DIGITS + 1] == ':' &&
+	    str_eq(mark + OWNER_PID_DIGITS + 2, path)) {
 		owner = 0;
 		for (int i = 0; i < OWNER_PID_DIGITS; i++)
 			owner = owner * 10 + (mark[i] - '0');
@@ -896,6 +960,7 @@ si_log_init(void)
 	if (owner >= 0 && !follow_children && owner != self_pid)
 		return;	/* a descendant of the logged process */
 	bool known = owner >= 0 && (!per_pid || owner == self_pid);
+	bool said = known && mark[OWNER_PID_DIGITS] == '!';	/* the same file, already said */
 
 	if (timing)
 		find_vdso_gettime();
@@ -904,6 +969,7 @@ si_log_init(void)
 	for (long nr = 0; nr < SI_SYSCALL_TABLE_LEN; nr++)
 		if (si_log_reads_output(nr))
 			reads_output_bits[nr / 64] |= 1ULL << (nr % 64);
+	write_failure_reported = said;
 	si_log_fd = open_log(truncate_new && !known);
 	if (si_log_fd < 0)
 		return;
@@ -911,6 +977,7 @@ si_log_init(void)
 	size_t m = si_fmt_str(owner_env, sizeof(owner_env), OWNER_VAR);
 	put_pid_digits(owner_env + m, self_pid);
 	m += OWNER_PID_DIGITS;
+	owner_env[m++] = said ? '!' : '-';
 	owner_env[m++] = ':';
 	m += si_fmt_str(owner_env + m, sizeof(owner_env) - m, path);
 	owner_env[m] = '\0';
@@ -933,6 +1000,8 @@ si_log_after_fork(void)
 	put_pid_digits(owner_env + sizeof(OWNER_VAR) - 1, self_pid);
 	if (per_pid) {
 		si_sys(SYS_close, si_log_fd);
+		write_failure_reported = 0;	/* a file of its own, with failures of its own */
+		owner_env[OWNER_STATE] = '-';
 		si_log_fd = open_log(truncate_new);
 	}
 }
@@ -1054,7 +1123,7 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	if (p->mode == MODE_SPLIT) {
 		n = p->kept ? result_from_before(p->text, p->kept, &call) : 0;
 		if (n)
-			si_write_all(fd, p->text, n);
+			log_write(fd, p->text, n);
 		else
 			write_line(fd, &call, p->text);
 		return;
@@ -1083,7 +1152,7 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 				n = 0;
 		}
 		if (n) {
-			si_write_all(fd, p->text, len + n);
+			log_write(fd, p->text, len + n);
 			return;
 		}
 	}
@@ -1091,6 +1160,6 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	if (cut)
 		write_long_line(fd, &before);
 	else
-		si_write_all(fd, p->text, len);
+		log_write(fd, p->text, len);
 	write_line(fd, &call, p->text);
 }

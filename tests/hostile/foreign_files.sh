@@ -3,7 +3,7 @@
 # of another user (nobody, 65534) named by the variables are never used: a 0666 log file is
 # refused with one message and left byte for byte as it was (emptied or appended to before),
 # with INTERCEPT_LOG_TRUNC=0 too, while the program and its hook run on; syscall-trace -o on it
-# leaves it alone; a plan of that user's in root's cache folder is refused with one
+# leaves it alone and exits 1; a plan of that user's in root's cache folder is refused with one
 # message and the program runs as usual.  All files live in the test's own temporary folder.
 . "$(dirname "$0")/lib.sh"
 lib=$1 target=$2 probe=$3 answer=$4 tracer=$5
@@ -26,7 +26,8 @@ expect_status "the hook with another user's log file" 0
 same "still left as it was" "their own line" "$(cat "$theirs")"
 
 run SYSCALL_TRACE_LIB="$lib" -- "$tracer" -o "$theirs" "$target" quiet
-same "syscall-trace -o another user's file: left as it was" "their own line" "$(cat "$theirs")"
+expect_status "syscall-trace -o another user's file" 1
+same "syscall-trace: left as it was" "their own line" "$(cat "$theirs")"
 
 cache=$work/cache
 run LD_PRELOAD="$lib" INTERCEPT_PLAN_CACHE="$cache" -- "$target" quiet

@@ -5,7 +5,8 @@
 # /dev/stderr, /dev/fd/N, /proc/self/fd/N); everything else (a FIFO with or without a reader,
 # a directory, a device, a symbolic link, a descriptor open only for reading) is refused with
 # one message on stderr, left as it was, and the program runs on as without a log -- never
-# hangs, and its hook still answers.  TARGET is tests/log's log_target ("quiet": prints a line, exits 7).  Runs as any
+# hangs, and its hook still answers.  And syscall-trace -o FIFO ends (status 1) instead of
+# hanging.  TARGET is tests/log's log_target ("quiet": prints a line, exits 7).  Runs as any
 # user; another user's file is foreign_files.sh's (root).
 . "$(dirname "$0")/lib.sh"
 lib=$1 target=$2 probe=$3 answer=$4 tracer=$5
@@ -84,4 +85,14 @@ for held in /dev/fd/5 /proc/self/fd/5; do
 	else fail "$held: nothing logged into the descriptor"; fi
 done
 
+# ---- syscall-trace -o FIFO: neither the tracer nor the program waits for a reader
+run SYSCALL_TRACE_LIB="$lib" -- "$tracer" -o "$fifo" "$target" quiet
+expect_status "syscall-trace -o FIFO" 1
+if printf '%s\n' "$err" | grep -q "cannot open $fifo: not a regular file" &&
+   printf '%s\n' "$err" | grep -q "syscall-trace: the log $fifo is incomplete"; then
+	ok "syscall-trace -o FIFO: says why"
+else
+	fail "syscall-trace -o FIFO: messages"; show
+fi
+[ -p "$fifo" ] && ok "the FIFO is left as it was" || fail "the FIFO was replaced"
 finish
