@@ -174,16 +174,23 @@ starts_with(const char *s, const char *prefix, const char **rest)
 
 /*
  * "syscall_intercept: INTERCEPT_LOG: <what> <path>: <why>" then the consequence; why is the
- * message of errno err when text is NULL.
+ * message of errno err when text is NULL.  One write, except for a path too long for the small
+ * buffer (written in three): this may run in a signal handler on a small alternate stack.
  */
-static void
+static __attribute__((noinline, cold)) void
 complain(const char *what, const char *path, long err, const char *text, const char *then)
 {
-	char msg[PATH_MAX + 300];
+	char msg[640];
 	size_t n = 0, cap = sizeof(msg);
 	n += si_fmt_str(msg + n, cap - n, "syscall_intercept: INTERCEPT_LOG: ");
 	n += si_fmt_str(msg + n, cap - n, what);
-	n += si_fmt_str(msg + n, cap - n, path);
+	if (str_len(path) > 320) {
+		si_write_all(2, msg, n);
+		si_write_all(2, path, str_len(path));
+		n = 0;
+	} else {
+		n += si_fmt_str(msg + n, cap - n, path);
+	}
 	n += si_fmt_str(msg + n, cap - n, ": ");
 	if (!text)
 		text = si_errno_message(err);
