@@ -27,5 +27,7 @@ fi
 lib=$1 target=$2 tracer=$3
 need_root "mounts a small tmpfs in a private mount namespace"
 command -v unshare >/dev/null 2>&1 || skip "unshare is not installed"
+unshare --mount --propagation private true 2>/dev/null ||
+	skip "no private mount namespace here (unshare -m: a container without CAP_SYS_ADMIN?)"
 mkdir "$work/full" || exit 1
 unshare --mount --propagation private sh "$0" --inner "$work/full" "$lib" "$target" "$tracer"

@@ -73,6 +73,8 @@ lib=$1 hook=$2 prog=$3
 for tool in unshare setpriv mount; do
 	command -v $tool >/dev/null 2>&1 || skip "$tool is not installed"
 done
+unshare --mount --propagation private true 2>/dev/null ||
+	skip "no private mount namespace here (unshare -m: a container without CAP_SYS_ADMIN?)"
 tmp=$(mktemp -d /tmp/si_secure.XXXXXX) || exit 1
 # The namespace's mounts are gone once unshare returns; only the empty folder is left to remove.
 trap 'rmdir "$tmp" 2>/dev/null || rm -rf "$tmp"' EXIT
