@@ -1,8 +1,18 @@
 /*
- * init.c -- the library's constructor: reads the environment (INTERCEPT_HOOK_CMDLINE_FILTER,
- * INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE, INTERCEPT_PLAN_CACHE, the
- * log's variables) and starts patching.  Empty or malformed values have documented meanings
- * (env_level); nothing here may abort the program.
+ * init.c -- the library's constructor: decides secure mode, reads the environment
+ * (INTERCEPT_HOOK_CMDLINE_FILTER, INTERCEPT_DEBUG_DUMP, INTERCEPT_ALL_OBJS, INTERCEPT_EXHAUSTIVE,
+ * INTERCEPT_NO_VECTOR_SAVE, and through log.c and plan_cache.c the log's variables and
+ * INTERCEPT_PLAN_CACHE) and starts patching.  Every variable is read through si_env (util.c),
+ * booleans and levels with the one parser there; empty or malformed values have documented
+ * meanings.  Nothing here may abort the program.
+ *
+ * Secure mode (AT_SECURE: set-user-ID, set-group-ID, file capabilities): the variables were
+ * chosen by a less privileged user.  Before anything else reads them, every INTERCEPT_* entry is
+ * removed from environ, so that a program this one runs once it is fully privileged (a setuid
+ * helper that becomes root and executes another program) does not inherit them, and all of
+ * them are ignored here: the process is patched in the normal mode, with the full register
+ * save, no log, no plan cache, no dump, whatever the filter says.  It must never act on an
+ * INTERCEPT_* value in secure mode.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -17,8 +27,11 @@
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int patching_allowed;
 
@@ -28,18 +41,23 @@ syscall_hook_in_process_allowed(void)
 	return patching_allowed;
 }
 
-/* "0", empty or unset: 0; a number: that number; anything else: 1. */
-static int
-env_level(const char *name)
+/*
+ * Secure mode: drops every INTERCEPT_* entry from environ, in place, as ld.so does with its own
+ * unsafe variables (LD_PRELOAD...).  In place, because environ and main's envp are the same
+ * array: a program that passes either to execve hands on the cleaned one.  Runs first in the
+ * constructor, before patching and before the hook library's constructor (which runs after
+ * ours, since it depends on this library).
+ */
+static void
+drop_intercept_variables(void)
 {
-	const char *v = getenv(name);
-	if (!v || !*v)
-		return 0;
-	char *end;
-	long n = strtol(v, &end, 10);
-	if (*end != '\0')
-		return 1;
-	return n < 0 ? 0 : (int)(n > 9 ? 9 : n);
+	char **in = environ, **out = environ;
+	if (!in)
+		return;
+	for (; *in; in++)
+		if (strncmp(*in, "INTERCEPT_", 10) != 0)
+			*out++ = *in;
+	*out = NULL;
 }
 
 /* The last path component of the first string of /proc/self/cmdline equals `want`? */
@@ -62,17 +80,21 @@ cmdline_matches(const char *want)
 __attribute__((constructor)) static void
 si_init(void)
 {
-	const char *filter = getenv("INTERCEPT_HOOK_CMDLINE_FILTER");
+	si_secure_mode = getauxval(AT_SECURE) != 0;
+	if (si_secure_mode)
+		drop_intercept_variables();
+	/* from here on, in secure mode, every si_env answers "unset" */
+	const char *filter = si_env("INTERCEPT_HOOK_CMDLINE_FILTER");
 	if (filter && *filter && !cmdline_matches(filter))
 		return;
 	patching_allowed = 1;
 	si_internal_begin();
-	si_debug_level = env_level("INTERCEPT_DEBUG_DUMP");
+	si_debug_level = si_env_level("INTERCEPT_DEBUG_DUMP", 0);
 	si_log_init();
 	si_plan_cache_init();
-	si_choose_entry(env_level("INTERCEPT_NO_VECTOR_SAVE") > 0);
-	bool exhaustive = env_level("INTERCEPT_EXHAUSTIVE") > 0;
-	bool all = exhaustive || env_level("INTERCEPT_ALL_OBJS") > 0;
+	si_choose_entry(si_env_level("INTERCEPT_NO_VECTOR_SAVE", 0) > 0);
+	bool exhaustive = si_env_level("INTERCEPT_EXHAUSTIVE", 0) > 0;
+	bool all = exhaustive || si_env_level("INTERCEPT_ALL_OBJS", 0) > 0;
 	si_patch_loaded_objects(all, false);
 	if (all)
 		si_watch_later_loads();

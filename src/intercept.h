@@ -269,4 +269,25 @@ void si_fatal(const char *msg) __attribute__((noreturn));
 int si_snprintf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void si_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * util.c: the INTERCEPT_* variables, read only through these (from the constructor).
+ *
+ * Secure mode: the process is AT_SECURE (set-user-ID, set-group-ID, file capabilities).  The
+ * constructor sets it first and removes every INTERCEPT_* variable from environ; si_env then
+ * answers NULL (unset) for every name.
+ */
+extern bool si_secure_mode;
+/* getenv(name), or NULL in secure mode. */
+const char *si_env(const char *name);
+/*
+ * The boolean and level rule of libsyscall_intercept(3), for a value v: NULL (unset) gives
+ * if_unset; "" gives 0; an optional '+' or '-' and decimal digits, nothing else (no blanks),
+ * give that number, 0 when it is negative and SI_LEVEL_MAX when it is larger; any other text
+ * gives 1.  A boolean is on when its level is above 0.
+ */
+#define SI_LEVEL_MAX 9
+int si_parse_level(const char *v, int if_unset);
+/* si_parse_level(si_env(name), if_unset). */
+int si_env_level(const char *name, int if_unset);
+
 #endif

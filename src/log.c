@@ -11,8 +11,8 @@
  * Every syscall they make is a raw si_syscall6, which is never intercepted.  They must never
  * keep a line in memory once control goes back to the program: whatever the program does next
  * (crash, be killed, hang) the lines of every syscall it returned from are in the file.
- * si_log_init runs once, in the library's constructor, and may use libc (getenv, getauxval,
- * putenv).
+ * si_log_init runs once, in the library's constructor, and may use libc (getauxval, putenv,
+ * si_env).
  *
  * What a logged syscall costs, and why it is done this way.  On machines where a syscall is
  * expensive (1 us here: page-table isolation without PCID), the log's cost is its own syscalls:
@@ -52,21 +52,35 @@
  *  - INTERCEPT_LOG=path logs to path; a path ending in '-' gets the pid appended, and a forked
  *    child then opens its own file.  Without '-' a forked child keeps writing to the inherited
  *    descriptor (O_APPEND: lines of all processes interleave whole, never mixed).
- *  - The file is opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOFOLLOW, mode 0600.  It is
- *    truncated when the first process of a process tree opens it, unless INTERCEPT_LOG_TRUNC=0.
- *    Programs that a logged process executes (execve closes the descriptor; the library starts
- *    again in the new image) append instead: the library marks the environment with
- *    INTERCEPT_LOG_OWNER=<pid>:<path> so that the new image knows the log is already its tree's.
- *  - INTERCEPT_LOG_CHILDREN=0 logs only the first process (all its threads): forked children
+ *  - Which files it writes (open_log_file): a new one (O_CREAT|O_EXCL, mode 0600), or an
+ *    existing regular file the effective user owns, or /dev/null; never another user's file,
+ *    a FIFO, a device, or anything behind a symbolic link (O_NOFOLLOW), whatever the process's
+ *    privileges: a root process asked to log into a file someone else prepared must not write
+ *    there.  Opened O_NONBLOCK so that a FIFO cannot hang the program, checked with fstat on
+ *    the descriptor itself, and only then truncated.  /dev/stdout, /dev/stderr, /dev/fd/N and
+ *    /proc/self/fd/N name a descriptor the process holds: the log writes to a copy of it.
+ *    Refused or failed: one message on stderr, no log, the program runs on.
+ *  - The file is truncated when the first process of a process tree opens it, unless
+ *    INTERCEPT_LOG_TRUNC is off.  Programs that a logged process executes (execve closes the
+ *    descriptor; the library starts again in the new image) append instead: the library marks
+ *    the environment with INTERCEPT_LOG_OWNER=<pid><state>:<path> so that the new image knows the
+ *    log is already its tree's (and, from the state, whether a failed write of it was said).
+ *  - INTERCEPT_LOG_CHILDREN off logs only the first process (all its threads): forked children
  *    and the programs they execute are not logged.  syscall-trace uses it without -f.
- *  - INTERCEPT_LOG_TIMING=1 appends the syscall's duration, " <seconds>", to each result line.
- *  - Under AT_SECURE (setuid and the like) INTERCEPT_LOG is ignored.
+ *  - INTERCEPT_LOG_TIMING on appends the syscall's duration, " <seconds>", to each result line.
+ *  - The booleans follow the one rule of si_parse_level (util.c).
+ *  - A write that fails (a full file system, /dev/full) is said once on stderr; the log cannot
+ *    be opened or could not be written whole: the file INTERCEPT_LOG_FAILED names, if set, is
+ *    created (empty), which is how syscall-trace learns it, whatever the program does with its
+ *    stderr or its exit status.
+ *  - In secure mode (AT_SECURE: setuid and the like) every variable is ignored (si_env).
  */
 #define _GNU_SOURCE
 #include "log.h"
 #include "log_format.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <link.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -103,17 +117,29 @@ _Static_assert(SI_LOG_KEEP >= SI_LOG_MIN_CAP && SI_LOG_KEEP >= 2 * SI_LOG_RESULT
 /* INTERCEPT_LOG as read at init, made absolute (a forked child may have changed directory) */
 static char log_template[PATH_MAX];
 static bool per_pid;			/* the template ends in '-' */
-static bool truncate_new;		/* INTERCEPT_LOG_TRUNC is not "0" */
-static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN is not "0" */
-static bool timing;			/* INTERCEPT_LOG_TIMING=1 */
+static bool truncate_new;		/* INTERCEPT_LOG_TRUNC on (the default) */
+static bool follow_children = true;	/* INTERCEPT_LOG_CHILDREN on (the default) */
+static bool timing;			/* INTERCEPT_LOG_TIMING on */
+/* The file this process logs to (the template, plus the pid when per_pid), for messages. */
+static char log_path[PATH_MAX + 24];
+/* INTERCEPT_LOG_FAILED as read at init, made absolute; empty when unset */
+static char failed_mark[PATH_MAX];
+/* The first failed write of this process (or of its log file, for a per-pid log) was reported. */
+static int write_failure_reported;
 static long self_pid;			/* for process_vm_readv */
 /* bit nr: si_log_reads_output(nr), computed at init (the table scan is too slow per call) */
 static uint64_t reads_output_bits[(SI_SYSCALL_TABLE_LEN + 63) / 64];
 
 #define OWNER_VAR "INTERCEPT_LOG_OWNER="
 #define OWNER_PID_DIGITS 10
-/* "INTERCEPT_LOG_OWNER=0000001234:/path/of/the/template", handed to putenv (so it stays ours). */
-static char owner_env[sizeof(OWNER_VAR) + OWNER_PID_DIGITS + 1 + PATH_MAX];
+/*
+ * "INTERCEPT_LOG_OWNER=0000001234-:/path/of/the/template", handed to putenv (so it stays ours
+ * and changes in place).  The character after the pid is '!' once a failed write of this log
+ * was said on stderr: the programs this process executes, writing the same file, do not say it
+ * again.
+ */
+static char owner_env[sizeof(OWNER_VAR) + OWNER_PID_DIGITS + 2 + PATH_MAX];
+#define OWNER_STATE (sizeof(OWNER_VAR) - 1 + OWNER_PID_DIGITS)
 
 /* ---- small raw helpers */
 
@@ -134,24 +160,100 @@ str_eq(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* "syscall_intercept: INTERCEPT_LOG: cannot open <path>: <message>; running without a log" */
-static void
-complain(const char *path, long err)
+/* Whether s starts with prefix; then *rest is what follows it. */
+static bool
+starts_with(const char *s, const char *prefix, const char **rest)
 {
-	char msg[PATH_MAX + 200];
+	while (*prefix && *s == *prefix)
+		s++, prefix++;
+	if (*prefix)
+		return false;
+	*rest = s;
+	return true;
+}
+
+/*
+ * "syscall_intercept: INTERCEPT_LOG: <what> <path>: <why>" then the consequence; why is the
+ * message of errno err when text is NULL.  One write, except for a path too long for the small
+ * buffer (written in three): this may run in a signal handler on a small alternate stack.
+ */
+static __attribute__((noinline, cold)) void
+complain(const char *what, const char *path, long err, const char *text, const char *then)
+{
+	char msg[640];
 	size_t n = 0, cap = sizeof(msg);
-	n += si_fmt_str(msg + n, cap - n, "syscall_intercept: INTERCEPT_LOG: cannot open ");
-	n += si_fmt_str(msg + n, cap - n, path);
+	n += si_fmt_str(msg + n, cap - n, "syscall_intercept: INTERCEPT_LOG: ");
+	n += si_fmt_str(msg + n, cap - n, what);
+	if (str_len(path) > 320) {
+		si_write_all(2, msg, n);
+		si_write_all(2, path, str_len(path));
+		n = 0;
+	} else {
+		n += si_fmt_str(msg + n, cap - n, path);
+	}
 	n += si_fmt_str(msg + n, cap - n, ": ");
-	const char *text = si_errno_message(err);
+	if (!text)
+		text = si_errno_message(err);
 	if (text) {
 		n += si_fmt_str(msg + n, cap - n, text);
 	} else {
 		n += si_fmt_str(msg + n, cap - n, "error ");
 		n += si_fmt_dec(msg + n, cap - n, err);
 	}
-	n += si_fmt_str(msg + n, cap - n, "; running without a log\n");
+	n += si_fmt_str(msg + n, cap - n, then);
 	si_write_all(2, msg, n);
+}
+
+/*
+ * The log is incomplete (it could not be opened, or a line could not be written whole): tell
+ * whoever set INTERCEPT_LOG_FAILED (syscall-trace, to exit with status 1) by creating that
+ * file.  Only ever a new, empty file: never opens, follows or changes anything already there.
+ */
+static void
+mark_failure(void)
+{
+	if (!failed_mark[0])
+		return;
+	long fd = si_sys(SYS_openat, AT_FDCWD, failed_mark,
+			 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		si_sys(SYS_close, fd);
+}
+
+static void
+cannot_open(const char *path, long err, const char *text)
+{
+	complain("cannot open ", path, err, text, "; running without a log\n");
+	mark_failure();
+}
+
+/*
+ * Writes buf[0..len) to the log, again after a short write or EINTR.  The first failure (a
+ * full file system, /dev/full, EIO, a pipe nobody reads) is said once on stderr and marked
+ * (mark_failure); later lines are still tried, so the log has a gap there, and may hold a line
+ * cut short where the file system filled up.
+ */
+static void
+log_write(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		long r = si_sys(SYS_write, fd, buf, len);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0) {
+			if (!__atomic_exchange_n(&write_failure_reported, 1, __ATOMIC_RELAXED)) {
+				if (owner_env[0])
+					owner_env[OWNER_STATE] = '!';
+				complain("cannot write ", log_path, r ? -r : 0,
+					 r ? NULL : "nothing written",
+					 "; the log is incomplete\n");
+				mark_failure();
+			}
+			return;
+		}
+		buf += r;
+		len -= (size_t)r;
+	}
 }
 
 /* Fixed-width decimal, for the pid in owner_env. */
@@ -165,34 +267,130 @@ put_pid_digits(char *dst, long pid)
 }
 
 /*
+ * The descriptor a name of one the process already holds stands for: /dev/stdout, /dev/stderr,
+ * /dev/fd/N, /proc/self/fd/N; -1 for any other path.  These are links the log would otherwise
+ * refuse to follow, and opening them anew could open something else than the descriptor.
+ */
+static int
+inherited_fd(const char *path)
+{
+	const char *n;
+	if (str_eq(path, "/dev/stdout"))
+		return 1;
+	if (str_eq(path, "/dev/stderr"))
+		return 2;
+	if (!starts_with(path, "/dev/fd/", &n) && !starts_with(path, "/proc/self/fd/", &n))
+		return -1;
+	if (!*n)
+		return -1;
+	long fd = 0;
+	for (; *n; n++) {
+		if (*n < '0' || *n > '9' || fd > 100000000)
+			return -1;
+		fd = fd * 10 + (*n - '0');
+	}
+	return (int)fd;
+}
+
+/* Whether st is the null device (character device 1:3), which takes anything harmlessly. */
+static bool
+is_null_device(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == 0x103;
+}
+
+static long
+clear_nonblock(long fd)
+{
+	long fl = si_sys(SYS_fcntl, fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		si_sys(SYS_fcntl, fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
+/*
+ * Opens the log file at path by the rule of libsyscall_intercept(3): a new file (created 0600,
+ * O_EXCL), or an existing regular file that the effective user owns (emptied when trunc), or
+ * the null device.  Anything else (another user's file, a FIFO, a device, a directory, a
+ * symbolic link) is refused, and never truncated or written.  A root process must not write
+ * into a file because its path was named: only into one it made, or its own.  Never blocks: a
+ * FIFO is opened O_NONBLOCK (and refused).  Returns the descriptor, or -errno, or -1 with *why
+ * set to the reason.
+ */
+static long
+open_log_file(const char *path, bool trunc, const char **why)
+{
+	const int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	/* a file removed between the two opens is created again; a few rounds of that suffice */
+	for (int round = 0; round < 8; round++) {
+		long fd = si_sys(SYS_openat, AT_FDCWD, path, flags | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0)
+			return clear_nonblock(fd);
+		if (fd != -EEXIST)
+			return fd;
+		fd = si_sys(SYS_openat, AT_FDCWD, path, flags);
+		if (fd == -ENOENT)
+			continue;
+		if (fd == -ENXIO) {
+			*why = "not a regular file";	/* a FIFO nobody reads, a device without one */
+			return -1;
+		}
+		if (fd < 0)
+			return fd;
+		/* the checks are made on what was opened, so nothing can be swapped in between */
+		struct stat st;
+		long r = si_sys(SYS_fstat, fd, &st);
+		if (r == 0 && !is_null_device(&st)) {
+			if (!S_ISREG(st.st_mode))
+				*why = "not a regular file";
+			else if (st.st_uid != (unsigned long)si_sys(SYS_geteuid))
+				*why = "a file of another user";
+			else if (trunc)
+				r = si_sys(SYS_ftruncate, fd, 0);
+		}
+		if (r < 0 || *why) {
+			si_sys(SYS_close, fd);
+			return r < 0 ? r : -1;
+		}
+		return clear_nonblock(fd);
+	}
+	return -EEXIST;
+}
+
+/*
  * Opens the log for this process (template + pid when per_pid) and moves it to a high
  * descriptor number, where a program that opens files after closing all of its descriptors
- * (daemons do) will not be handed the same number.  Returns the descriptor or -1.
+ * (daemons do) will not be handed the same number.  Returns the descriptor, or -1 after one
+ * message on stderr.
  */
 static int
 open_log(bool trunc)
 {
-	char path[PATH_MAX + 24];
-	size_t n = si_fmt_str(path, sizeof(path), log_template);
+	size_t n = si_fmt_str(log_path, sizeof(log_path), log_template);
 	if (per_pid)
-		n += si_fmt_dec(path + n, sizeof(path) - n, self_pid);
-	path[n] = '\0';
+		n += si_fmt_dec(log_path + n, sizeof(log_path) - n, self_pid);
+	log_path[n] = '\0';
 
 	/*
-	 * /dev/stderr and /dev/stdout are the process's own streams (links the log would not
-	 * follow): a copy of descriptor 2 or 1, so the program closing its own does not end the log.
+	 * A descriptor the process holds: a copy of it, so the program closing its own does not
+	 * end the log.  Whatever it is (terminal, pipe, socket, file): the program may write it.
 	 */
+	const char *why = NULL;
 	long fd;
-	int stream = str_eq(path, "/dev/stderr") ? 2 : str_eq(path, "/dev/stdout") ? 1 : -1;
-	if (stream >= 0) {
-		fd = si_sys(SYS_fcntl, stream, F_DUPFD_CLOEXEC, 0);
+	int held = inherited_fd(log_path);
+	if (held >= 0) {
+		long fl = si_sys(SYS_fcntl, held, F_GETFL);
+		if (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY) {
+			why = "not open for writing";
+			fd = -1;
+		} else {
+			fd = fl < 0 ? fl : si_sys(SYS_fcntl, held, F_DUPFD_CLOEXEC, 0);
+		}
 	} else {
-		int flags = O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-			    (trunc ? O_TRUNC : 0);
-		fd = si_sys(SYS_openat, AT_FDCWD, path, flags, 0600);
+		fd = open_log_file(log_path, trunc, &why);
 	}
 	if (fd < 0) {
-		complain(path, -fd);
+		cannot_open(log_path, -fd, why);
 		return -1;
 	}
 	static const int high[] = { 1000, 200, 64 };
@@ -679,7 +877,7 @@ static __attribute__((noinline)) void
 write_long_line(int fd, const struct si_log_call *call)
 {
 	char line[SI_LOG_LINE_MAX];
-	si_write_all(fd, line, si_log_format(line, sizeof(line), call, read_self));
+	log_write(fd, line, si_log_format(line, sizeof(line), call, read_self));
 }
 
 /*
@@ -695,7 +893,7 @@ write_line(int fd, const struct si_log_call *call, char *buf)
 		write_long_line(fd, call);
 		return 0;
 	}
-	si_write_all(fd, buf, n);
+	log_write(fd, buf, n);
 	return n;
 }
 
@@ -713,42 +911,55 @@ result_from_before(char *buf, size_t len, const struct si_log_call *call)
 
 /* ---- the interface of log.h */
 
+/*
+ * dst = path, made absolute with the current directory (a forked child may change directory
+ * before it opens its own file); false when it does not fit with room for a pid.
+ */
+static bool
+make_absolute(char *dst, size_t cap, const char *path)
+{
+	size_t len = str_len(path), n = 0;
+	if (path[0] != '/') {
+		long r = si_sys(SYS_getcwd, dst, cap);
+		if (r > 1) {
+			n = (size_t)r - 1;	/* the kernel counts the NUL */
+			dst[n++] = '/';
+		}
+	}
+	if (n + len + 24 >= cap)
+		return false;
+	n += si_fmt_str(dst + n, cap - n, path);
+	dst[n] = '\0';
+	return true;
+}
+
 void
 si_log_init(void)
 {
 	si_log_fd = -1;
-	const char *path = getenv("INTERCEPT_LOG");
-	if (!path || !*path || getauxval(AT_SECURE))
+	const char *path = si_env("INTERCEPT_LOG");	/* NULL in secure mode */
+	if (!path || !*path)
 		return;
-	size_t len = str_len(path), n = 0;
-	if (path[0] != '/') {
-		long r = si_sys(SYS_getcwd, log_template, sizeof(log_template));
-		if (r > 1) {
-			n = (size_t)r - 1;	/* the kernel counts the NUL */
-			log_template[n++] = '/';
-		}
-	}
-	if (n + len + 24 >= sizeof(log_template)) {
+	const char *failed = si_env("INTERCEPT_LOG_FAILED");
+	if (!failed || !*failed || !make_absolute(failed_mark, sizeof(failed_mark), failed))
+		failed_mark[0] = '\0';
+	if (!make_absolute(log_template, sizeof(log_template), path)) {
 		si_write_str(2, "syscall_intercept: INTERCEPT_LOG: path too long; running without a log\n");
+		mark_failure();
 		return;
 	}
-	n += si_fmt_str(log_template + n, sizeof(log_template) - n, path);
-	log_template[n] = '\0';
-	per_pid = path[len - 1] == '-';
+	per_pid = path[str_len(path) - 1] == '-';
 
-	const char *e = getenv("INTERCEPT_LOG_TRUNC");
-	truncate_new = !(e && e[0] == '0');
-	e = getenv("INTERCEPT_LOG_CHILDREN");
-	follow_children = !(e && e[0] == '0');
-	e = getenv("INTERCEPT_LOG_TIMING");
-	timing = e && e[0] == '1';
+	truncate_new = si_env_level("INTERCEPT_LOG_TRUNC", 1) > 0;
+	follow_children = si_env_level("INTERCEPT_LOG_CHILDREN", 1) > 0;
+	timing = si_env_level("INTERCEPT_LOG_TIMING", 0) > 0;
 	self_pid = si_sys(SYS_getpid);
 
 	/* Was this log opened before, in this process tree (before an execve)? */
 	long owner = -1;
-	const char *mark = getenv("INTERCEPT_LOG_OWNER");
-	if (mark && str_len(mark) > OWNER_PID_DIGITS && mark[OWNER_PID_DIGITS] == ':' &&
-	    str_eq(mark + OWNER_PID_DIGITS + 1, path)) {
+	const char *mark = si_env("INTERCEPT_LOG_OWNER");
+	if (mark && str_len(mark) > OWNER_PID_DIGITS + 1 && mark[OWNER_PID_DIGITS + 1] == ':' &&
+	    str_eq(mark + OWNER_PID_DIGITS + 2, path)) {
 		owner = 0;
 		for (int i = 0; i < OWNER_PID_DIGITS; i++)
 			owner = owner * 10 + (mark[i] - '0');
@@ -756,6 +967,7 @@ si_log_init(void)
 	if (owner >= 0 && !follow_children && owner != self_pid)
 		return;	/* a descendant of the logged process */
 	bool known = owner >= 0 && (!per_pid || owner == self_pid);
+	bool said = known && mark[OWNER_PID_DIGITS] == '!';	/* the same file, already said */
 
 	if (timing)
 		find_vdso_gettime();
@@ -764,6 +976,7 @@ si_log_init(void)
 	for (long nr = 0; nr < SI_SYSCALL_TABLE_LEN; nr++)
 		if (si_log_reads_output(nr))
 			reads_output_bits[nr / 64] |= 1ULL << (nr % 64);
+	write_failure_reported = said;
 	si_log_fd = open_log(truncate_new && !known);
 	if (si_log_fd < 0)
 		return;
@@ -771,6 +984,7 @@ si_log_init(void)
 	size_t m = si_fmt_str(owner_env, sizeof(owner_env), OWNER_VAR);
 	put_pid_digits(owner_env + m, self_pid);
 	m += OWNER_PID_DIGITS;
+	owner_env[m++] = said ? '!' : '-';
 	owner_env[m++] = ':';
 	m += si_fmt_str(owner_env + m, sizeof(owner_env) - m, path);
 	owner_env[m] = '\0';
@@ -793,6 +1007,8 @@ si_log_after_fork(void)
 	put_pid_digits(owner_env + sizeof(OWNER_VAR) - 1, self_pid);
 	if (per_pid) {
 		si_sys(SYS_close, si_log_fd);
+		write_failure_reported = 0;	/* a file of its own, with failures of its own */
+		owner_env[OWNER_STATE] = '-';
 		si_log_fd = open_log(truncate_new);
 	}
 }
@@ -914,7 +1130,7 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	if (p->mode == MODE_SPLIT) {
 		n = p->kept ? result_from_before(p->text, p->kept, &call) : 0;
 		if (n)
-			si_write_all(fd, p->text, n);
+			log_write(fd, p->text, n);
 		else
 			write_line(fd, &call, p->text);
 		return;
@@ -943,7 +1159,7 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 				n = 0;
 		}
 		if (n) {
-			si_write_all(fd, p->text, len + n);
+			log_write(fd, p->text, len + n);
 			return;
 		}
 	}
@@ -951,6 +1167,6 @@ si_log_after(struct si_log_pending *p, const struct si_site *site, long nr,
 	if (cut)
 		write_long_line(fd, &before);
 	else
-		si_write_all(fd, p->text, len);
+		log_write(fd, p->text, len);
 	write_line(fd, &call, p->text);
 }

@@ -13,17 +13,18 @@
 #include "intercept.h"
 
 /*
- * The log's file descriptor, -1 when there is no log (INTERCEPT_LOG unset, unusable, ignored
- * under AT_SECURE, or this process excluded by INTERCEPT_LOG_CHILDREN=0).  The dispatcher checks
- * `si_log_fd >= 0` on the hot path before calling si_log_syscall.
+ * The log's file descriptor, -1 when there is no log (INTERCEPT_LOG unset, unusable or refused,
+ * ignored in secure mode, or this process excluded by INTERCEPT_LOG_CHILDREN=0).  The
+ * dispatcher checks `si_log_fd >= 0` on the hot path before calling si_log_syscall.
  */
 extern int si_log_fd;
 
 /*
- * Reads INTERCEPT_LOG, INTERCEPT_LOG_TRUNC, INTERCEPT_LOG_CHILDREN, INTERCEPT_LOG_TIMING and opens
- * the log.  Called once, from the library's constructor, while libc is usable (it calls getenv,
- * getauxval and putenv) and before the program's threads exist.  An unusable path prints one
- * message on stderr and leaves si_log_fd at -1.
+ * Reads INTERCEPT_LOG, INTERCEPT_LOG_TRUNC, INTERCEPT_LOG_CHILDREN, INTERCEPT_LOG_TIMING,
+ * INTERCEPT_LOG_FAILED (through si_env) and opens the log.  Called once, from the library's
+ * constructor, while libc is usable (it calls getauxval and putenv) and before the program's
+ * threads exist.  An unusable or refused path prints one message on stderr and leaves
+ * si_log_fd at -1.
  */
 void si_log_init(void);
 /*

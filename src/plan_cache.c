@@ -7,9 +7,11 @@
  *
  * A plan is keyed by the object's GNU build id, this library's own build id (a rebuilt library
  * may plan differently), and the segment's place and size.  The directory must be the user's
- * own and writable by nobody else, files are opened without following links and must belong
- * to the user; under AT_SECURE the variable is ignored.  Files are written whole under another
- * name and renamed, so a reader never sees half a plan.  It must never make patching fail: a
+ * own and writable by nobody else (or sticky, like /tmp); files are opened without following
+ * links and without waiting (a FIFO) and must be regular files of the user's that nobody else
+ * can write; a refused directory or file is reported on stderr, once.  In secure mode the
+ * variable is ignored (si_env).  Files are written whole under another name and renamed, so a
+ * reader never sees half a plan.  It must never make patching fail: a
  * missing, foreign, stale or damaged plan only means the full analysis runs (and writes a new
  * one); INTERCEPT_DEBUG_DUMP=1 says which happened.
  */
@@ -19,12 +21,12 @@
 #include "patch.h"
 #include "plan_cache.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,12 +71,25 @@ self_note(struct dl_phdr_info *info, size_t size, void *data)
 	return mine;
 }
 
+/* A refused plan file is reported once per process: the next objects may meet others. */
+static bool refused_reported;
+
+/* "syscall_intercept: plan cache<before><path><after>" in one write, however long the path. */
+static void
+say(const char *before, const char *path, const char *after)
+{
+	char msg[sizeof(cache_dir) + 512];
+	int n = si_snprintf(msg, sizeof(msg), "syscall_intercept: plan cache%s%s%s\n", before,
+			    path, after);
+	si_write_all(2, msg, n < (int)sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+}
+
 void
 si_plan_cache_init(void)
 {
 	cache_dir[0] = '\0';
-	const char *dir = getenv("INTERCEPT_PLAN_CACHE");
-	if (!dir || !*dir || getauxval(AT_SECURE) || strlen(dir) >= sizeof(cache_dir) - 128)
+	const char *dir = si_env("INTERCEPT_PLAN_CACHE");	/* NULL in secure mode */
+	if (!dir || !*dir || strlen(dir) >= sizeof(cache_dir) - 128)
 		return;
 	dl_iterate_phdr(self_note, (void *)(uintptr_t)&si_plan_cache_init);
 	if (!self.build_id_len)
@@ -83,12 +98,17 @@ si_plan_cache_init(void)
 	/* absolute, as objects loaded later may be patched after the program changed directory */
 	char *real = realpath(dir, NULL);
 	struct stat st;
+	/*
+	 * Others must not be able to put plans here, nor replace ours: the user's own directory,
+	 * writable by nobody else, or like /tmp with the sticky bit (then their files there are
+	 * theirs, and read_plan_file refuses them).
+	 */
 	if (!real || strlen(real) >= sizeof(cache_dir) - 128 || stat(real, &st) != 0 ||
-	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))) {
 		free(real);
-		if (si_debug_level >= 1)
-			si_dprintf(2, "syscall_intercept: plan cache %s: not a directory of this "
-				   "user's that only the user can write; not used\n", dir);
+		say(" ", dir, ": not a directory of this user's that only the user can write; "
+		    "not used");
 		return;
 	}
 	strcpy(cache_dir, real);
@@ -168,17 +188,34 @@ si_plan_cache_store(const struct si_object *o, uint64_t seg_start, uint64_t seg_
 	free(buf);
 }
 
-/* The file's bytes when it is ours, plausible in size and read whole; NULL otherwise. */
+/*
+ * The file's bytes when it is a regular file of ours that only we can write, plausible in size
+ * and read whole; NULL otherwise.  Opened without following a link and without waiting: a FIFO
+ * put in place of a plan would block a plain open (and a read) forever.  A file that is there
+ * but refused (not regular, another user's, writable by others) is reported once per process;
+ * the object is then analysed as without a plan.
+ */
 static uint8_t *
 read_plan_file(const char *path, size_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	*size = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			goto refused;	/* a symbolic link (ELOOP), or unreadable */
 		return NULL;
+	}
 	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022)) {
+		close(fd);
+		goto refused;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl != -1)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	uint8_t *buf = NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    st.st_size >= (off_t)sizeof(struct header) && st.st_size <= MAX_FILE &&
+	if (st.st_size >= (off_t)sizeof(struct header) && st.st_size <= MAX_FILE &&
 	    (buf = malloc((size_t)st.st_size)) != NULL &&
 	    read(fd, buf, (size_t)st.st_size) != st.st_size) {
 		free(buf);
@@ -187,6 +224,13 @@ read_plan_file(const char *path, size_t *size)
 	close(fd);
 	*size = buf ? (size_t)st.st_size : 0;
 	return buf;
+refused:
+	if (!refused_reported) {
+		refused_reported = true;
+		say(": ", path, " is not a regular file of this user's that only the user can "
+		    "write; not used, analysing again");
+	}
+	return NULL;
 }
 
 /* Whether the plan's sites are in order, inside the segment, and their windows disjoint. */

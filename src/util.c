@@ -2,11 +2,63 @@
  * util.c -- formatted output without stdio or malloc, for messages from places where libc must
  * not be called (while libc's text is being rewritten, inside the dispatcher, in a vfork child).
  * Every write goes through the library's own raw syscall.  It must never allocate or lock.
+ *
+ * And the one reader of the INTERCEPT_* variables (si_env, si_env_level), so that every
+ * variable follows the same boolean rule and secure mode ignores every one of them: nothing in
+ * the library may call getenv on an INTERCEPT_* name itself.  Those two run only in the
+ * constructor (and init functions it calls), where libc is usable.
  */
 #include "intercept.h"
 
 #include <stdarg.h>
 #include <sys/syscall.h>
+
+/*
+ * Not <stdlib.h>: this file is built with -mgeneral-regs-only, and older glibc headers define
+ * inline floating-point functions there (atof) that such a build rejects.
+ */
+extern char *getenv(const char *name);
+
+bool si_secure_mode;
+
+int
+si_parse_level(const char *v, int if_unset)
+{
+	if (!v)
+		return if_unset;
+	if (!*v)
+		return 0;
+	const char *p = v;
+	bool negative = *p == '-';
+	if (*p == '+' || *p == '-')
+		p++;
+	if (!*p)
+		return 1;	/* a sign alone is other text */
+	int n = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 1;
+		/* saturates: a thousand digits neither overflow nor take long */
+		if (n < SI_LEVEL_MAX)
+			n = n * 10 + (*p - '0');
+	}
+	if (negative)
+		return 0;
+	return n > SI_LEVEL_MAX ? SI_LEVEL_MAX : n;
+}
+
+const char *
+si_env(const char *name)
+{
+	/* The constructor has removed them from environ already; this is the second lock. */
+	return si_secure_mode ? NULL : getenv(name);
+}
+
+int
+si_env_level(const char *name, int if_unset)
+{
+	return si_parse_level(si_env(name), if_unset);
+}
 
 static size_t
 str_len(const char *s)

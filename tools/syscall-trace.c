@@ -14,6 +14,13 @@
  * ld.so, removed when the program ends), nor exit with a status of its own when the program
  * ran (usage errors: 2; the library or the log unusable: 1; the program could not be started:
  * 127 or 126).
+ *
+ * How it knows the log is complete: the library creates the file INTERCEPT_LOG_FAILED names
+ * (in a private temporary folder of ours) when a traced process could not open the log or
+ * could not write a line of it whole; the library also says why on the program's stderr.  A
+ * file rather than the program's status or stderr, which the program owns: it may exit with
+ * any status and close or redirect its stderr, and every process of the tree can create it.
+ * Then the tracer exits 1 once the program has ended (its table still printed with -c).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -56,8 +63,9 @@ usage(FILE *f)
 		"\n"
 		"The library is looked up in $SYSCALL_TRACE_LIB, then next to this program's\n"
 		"installation (../lib), then in its build tree.  Exit status: the program's (128+N\n"
-		"when killed by signal N); 2 for bad arguments; 1 when the library or the log file\n"
-		"cannot be used; 127/126 when the program cannot be run.\n",
+		"when killed by signal N); 2 for bad arguments; 1 when the library cannot be used\n"
+		"or the log is incomplete (not opened, or not written whole); 127/126 when the\n"
+		"program cannot be run.\n",
 		prog_name, prog_name);
 }
 
@@ -269,6 +277,35 @@ summarise(const char *path, FILE *out)
 
 /* ---- running the program */
 
+/*
+ * Empties the -o file before the run (the traced processes then append), but only a file the
+ * tracer makes or one of the user's own: anything else the name may be (another user's file,
+ * a FIFO, a device) is left untouched for the library to refuse, with its message, and the
+ * run then ends with status 1.  Opened without following a link and without waiting on a
+ * FIFO.  False, after a message, when the name cannot be used at all.
+ */
+static bool
+empty_log_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		      0600);
+	if (fd < 0 && errno == ENXIO)
+		return true;	/* a FIFO nobody reads: the library says so */
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog_name, path, strerror(errno));
+		return false;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    ftruncate(fd, 0) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog_name, path, strerror(errno));
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 static void
 copy_new_bytes(int from, int to)
 {
@@ -397,13 +434,26 @@ main(int argc, char **argv)
 			return 1;
 		}
 		log_path = tmp_path;
-	} else if (!per_process) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			fprintf(stderr, "%s: %s: %s\n", prog_name, out_path, strerror(errno));
+	} else if (!per_process && !empty_log_file(out_path)) {
+		return 1;
+	}
+
+	/* Where the library marks an incomplete log (see the top of this file). */
+	char mark_dir[PATH_MAX], mark_path[PATH_MAX + 32];
+	{
+		const char *tmpdir = getenv("TMPDIR");
+		snprintf(mark_dir, sizeof(mark_dir), "%s/syscall-trace-status.XXXXXX",
+			 tmpdir && *tmpdir ? tmpdir : "/tmp");
+		if (!mkdtemp(mark_dir)) {
+			fprintf(stderr, "%s: cannot create a temporary folder in %s: %s\n", prog_name,
+				mark_dir, strerror(errno));
+			if (!out_path) {
+				unlink(tmp_path);
+				close(log_fd);
+			}
 			return 1;
 		}
-		close(fd);
+		snprintf(mark_path, sizeof(mark_path), "%s/log-incomplete", mark_dir);
 	}
 
 	/* Plans shared by the traced processes, in a private folder of our own (see above). */
@@ -424,6 +474,7 @@ main(int argc, char **argv)
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror(prog_name);
+		rmdir(mark_dir);
 		return 1;
 	}
 	if (pid == 0) {
@@ -445,6 +496,7 @@ main(int argc, char **argv)
 		else
 			unsetenv("INTERCEPT_LOG_TIMING");
 		unsetenv("INTERCEPT_LOG_OWNER");	/* a log of an outer trace is not ours */
+		setenv("INTERCEPT_LOG_FAILED", mark_path, 1);
 		if (plan_dir[0])
 			setenv("INTERCEPT_PLAN_CACHE", plan_dir, 1);
 		execvp(argv[optind], argv + optind);
@@ -482,6 +534,14 @@ main(int argc, char **argv)
 	}
 	if (plan_dir[0])
 		remove_plans(plan_dir);
+	bool incomplete = access(mark_path, F_OK) == 0;
+	unlink(mark_path);
+	rmdir(mark_dir);
 	free(lib);
+	if (incomplete) {
+		fprintf(stderr, "%s: the log %s is incomplete: it could not be opened or written "
+			"(see the message above)\n", prog_name, out_path ? out_path : "on stderr");
+		return 1;
+	}
 	return exit_status(st);
 }
