@@ -388,6 +388,15 @@ si_analyse(const struct si_code *code, const uint64_t *starts_in, size_t n_start
 			struct si_insn in = { .addr = pc };
 			ZyanStatus st = ZydisDecoderDecodeInstruction(&dec, NULL,
 				code->bytes + (pc - code->addr), limit - pc, &zi);
+			/*
+			 * A start inside an instruction: a signal frame's FDE begins one byte before
+			 * its code (glibc's __restore_rt), so the sweep, not the start, is right.
+			 */
+			if (st == ZYDIS_STATUS_NO_MORE_DATA && limit < r_hi && code->eh &&
+			    si_signal_frame_at(code->eh, limit)) {
+				next_start++;
+				continue;
+			}
 			uint64_t target = 0;
 			if (ZYAN_SUCCESS(st)) {
 				in.len = zi.length;

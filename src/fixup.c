@@ -18,8 +18,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <ucontext.h>
@@ -39,24 +39,26 @@ static _Atomic(const struct fixup_table *) tables;
 static struct si_ksigaction program_action;
 int si_fixup_armed;
 
-static int
-by_from(const void *x, const void *y)
-{
-	const struct si_fixup *a = x, *b = y;
-	return a->from < b->from ? -1 : a->from > b->from;
-}
-
+/*
+ * A table of its own pages (this file is built without vector registers, which libc's
+ * <stdlib.h> does not allow everywhere), sorted by insertion: a segment has few windows.
+ */
 bool
 si_fixup_add(const struct si_fixup *f, size_t n)
 {
 	if (n == 0)
 		return true;
-	struct fixup_table *t = malloc(sizeof(*t) + n * sizeof(*f));
-	if (!t)
+	struct fixup_table *t = mmap(NULL, sizeof(*t) + n * sizeof(*f), PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
 		return false;
 	t->n = n;
-	memcpy(t->entries, f, n * sizeof(*f));
-	qsort(t->entries, n, sizeof(*f), by_from);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		for (; j > 0 && t->entries[j - 1].from > f[i].from; j--)
+			t->entries[j] = t->entries[j - 1];
+		t->entries[j] = f[i];
+	}
 	/* Patching is serialised (the constructor, then ld.so's load lock): one writer. */
 	t->next = atomic_load_explicit(&tables, memory_order_relaxed);
 	atomic_store_explicit(&tables, t, memory_order_release);
@@ -201,5 +203,10 @@ si_other_threads(void)
 	const char *p = strrchr(buf, ')');
 	for (int field = 2; p && field < 20; field++)
 		p = strchr(p + 1, ' ');
-	return !p || strtol(p + 1, NULL, 10) != 1;
+	if (!p)
+		return true;
+	long count = 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		count = count * 10 + (*p - '0');
+	return count != 1;
 }

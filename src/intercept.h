@@ -222,6 +222,12 @@ struct si_eh_view {
  */
 size_t si_landing_pads(const struct si_eh_view *v, uint64_t lo, uint64_t hi,
 		       void (*add)(void *ctx, uint64_t pad), void *ctx);
+/*
+ * Whether the FDE listed for the function at loc is a signal frame's (its CIE has 'S').  Such
+ * FDEs start one byte before the code they describe (so that an unwinder's pc - 1 lookup from
+ * the signal trampoline finds them): loc is then no instruction start.
+ */
+bool si_signal_frame_at(const struct si_eh_view *v, uint64_t loc);
 
 /* ---- discover: the loaded objects to patch */
 

@@ -165,6 +165,7 @@ struct cie {
 	bool has_z;		/* FDEs carry augmentation data */
 	uint8_t fde_enc;	/* 'R': how FDEs encode their initial location and range */
 	uint8_t lsda_enc;	/* 'L': how FDEs encode their LSDA pointer; PE_OMIT without 'L' */
+	bool signal_frame;	/* 'S': its FDEs describe signal trampolines */
 };
 
 /*
@@ -224,6 +225,8 @@ read_cie(const struct si_eh_view *v, uint64_t addr, struct cie *c)
 			c->fde_enc = byte(&r);
 			break;
 		case 'S':
+			c->signal_frame = true;
+			break;
 		case 'B':
 			break;
 		default:
@@ -323,40 +326,81 @@ entry(const uint8_t *table, size_t i, int k, uint64_t hdr)
 	return hdr + (uint64_t)(int64_t)(int32_t)rel;
 }
 
-size_t
-si_landing_pads(const struct si_eh_view *v, uint64_t lo, uint64_t hi,
-		void (*add)(void *ctx, uint64_t pad), void *ctx)
+/* The .eh_frame_hdr binary-search table of v: false when there is none that can be read. */
+static bool
+open_table(const struct si_eh_view *v, const uint8_t **table, uint64_t *count)
 {
 	struct reader r;
-	if (!v || !v->eh_frame_hdr || lo >= hi || !open_at(&r, v, v->eh_frame_hdr, 4))
-		return 0;
+	if (!v || !v->eh_frame_hdr || !open_at(&r, v, v->eh_frame_hdr, 4))
+		return false;
 	/* .eh_frame_hdr: version 1, encodings of eh_frame_ptr, fde_count and the table */
 	uint8_t version = byte(&r), ptr_enc = byte(&r), count_enc = byte(&r), table_enc = byte(&r);
 	if (version != 1 || table_enc != (PE_DATAREL | PE_SDATA4) || count_enc == PE_OMIT ||
 	    !open_at(&r, v, v->eh_frame_hdr + 4, 0))
-		return 0;
+		return false;
 	skip_encoded(&r, ptr_enc);
-	uint64_t count = encoded(&r, count_enc & 0x0f, 0);
+	*count = encoded(&r, count_enc & 0x0f, 0);
 	struct reader t;
-	if (r.bad || count == 0 || count > (r.end - r.at) / 8 || !open_at(&t, v, r.at, count * 8))
-		return 0;
-	const uint8_t *table = t.bytes + (t.at - t.seg_start);
-	/* From the last function starting at or before lo (it may cover lo) to the last before hi. */
+	if (r.bad || *count == 0 || *count > (r.end - r.at) / 8 || !open_at(&t, v, r.at, *count * 8))
+		return false;
+	*table = t.bytes + (t.at - t.seg_start);
+	return true;
+}
+
+/* The index of the last table entry whose function starts at or before addr, or count. */
+static size_t
+last_at_or_before(const uint8_t *table, uint64_t count, uint64_t addr, uint64_t hdr)
+{
 	size_t a = 0, b = count;
 	while (a < b) {
 		size_t mid = a + (b - a) / 2;
-		if (entry(table, mid, 0, v->eh_frame_hdr) <= lo)
+		if (entry(table, mid, 0, hdr) <= addr)
 			a = mid + 1;
 		else
 			b = mid;
 	}
+	return a ? a - 1 : count;
+}
+
+size_t
+si_landing_pads(const struct si_eh_view *v, uint64_t lo, uint64_t hi,
+		void (*add)(void *ctx, uint64_t pad), void *ctx)
+{
+	const uint8_t *table;
+	uint64_t count;
+	if (lo >= hi || !open_table(v, &table, &count))
+		return 0;
+	/* From the last function starting at or before lo (it may cover lo) to the last before hi. */
+	size_t first = last_at_or_before(table, count, lo, v->eh_frame_hdr);
 	struct cie cache[CIE_CACHE] = { 0 };
 	size_t n = 0;
-	for (size_t i = a ? a - 1 : 0; i < count; i++) {
+	for (size_t i = first == count ? 0 : first; i < count; i++) {
 		uint64_t loc = entry(table, i, 0, v->eh_frame_hdr);
 		if (loc >= hi)
 			break;
 		n += read_fde(v, entry(table, i, 1, v->eh_frame_hdr), loc, cache, add, ctx);
 	}
 	return n;
+}
+
+bool
+si_signal_frame_at(const struct si_eh_view *v, uint64_t loc)
+{
+	const uint8_t *table;
+	uint64_t count;
+	if (!open_table(v, &table, &count))
+		return false;
+	size_t i = last_at_or_before(table, count, loc, v->eh_frame_hdr);
+	if (i == count || entry(table, i, 0, v->eh_frame_hdr) != loc)
+		return false;
+	uint64_t fde = entry(table, i, 1, v->eh_frame_hdr);
+	struct reader r;
+	if (!open_at(&r, v, fde, 8))
+		return false;
+	uint64_t len = fixed(&r, 4), cie_ptr = fixed(&r, 4);
+	if (len < 8 || len >= 0xfffffff0 || cie_ptr == 0 || cie_ptr > fde + 4)
+		return false;
+	struct cie c;
+	read_cie(v, fde + 4 - cie_ptr, &c);
+	return c.ok && c.signal_frame;
 }
