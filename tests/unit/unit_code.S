@@ -148,6 +148,28 @@ G u_short_start
 G u_short_end
 MARKS short, .Ls_sys
 
+/* ---- a signal restorer as glibc writes it: its FDE ('S' augmentation) starts one byte early,
+ * inside the padding before it (never run).  The sweep must decode the restorer from its
+ * first byte, not from the FDE's start. */
+	.p2align 4
+G u_sigframe_start
+	ret
+	.byte 0x0f, 0x1f, 0x40		/* nopl 0x0(%rax), less its last byte */
+	.cfi_startproc
+	.cfi_signal_frame
+	.byte 0x00			/* the FDE starts here, at the nopl's last byte */
+G u_sigframe_restorer
+	mov $15, %rax
+.Lsf_sys:
+	syscall
+	.cfi_endproc
+	.rept 70
+	mov %rax, %rdx
+	.endr
+	ret
+G u_sigframe_end
+MARKS sigframe, .Lsf_sys
+
 /* ---- landing pads in LSDA forms GCC does not emit by default (never run) ------------------ */
 /* u_lsda_a: LPStart given (pc-relative sdata4, not the function start), a type table, udata4
  * call sites, one of them without a landing pad (0) */

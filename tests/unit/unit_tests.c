@@ -37,7 +37,8 @@ extern const uint8_t u_dense_start[], u_dense_end[], u_calls_start[], u_calls_f2
 	u_calls_end[], u_busy_start[], u_busy_end[], u_short_start[], u_short_end[];
 extern const uint64_t u_basic_marks[], u_dense_marks[], u_calls_marks[], u_short_marks[];
 extern const uint8_t u_lsda_start[], u_lsda_end[];
-extern const uint64_t u_lsda_marks[];
+extern const uint64_t u_lsda_marks[], u_sigframe_marks[];
+extern const uint8_t u_sigframe_start[], u_sigframe_restorer[], u_sigframe_end[];
 extern const uint8_t u_exec_load[], u_exec_store[], u_exec_lea[], u_exec_cmp[], u_exec_jcc[],
 	u_exec_jmp[], u_odd[], u_odd_end[];
 extern uint64_t u_val, u_val2;
@@ -1042,6 +1043,35 @@ test_landing(void)
 	memset(&v, 0, sizeof(v));
 	dl_iterate_phdr(find_self, &v);
 	CHECK(v.eh_frame_hdr && v.n_seg > 0, "no unwind view of the test program");
+
+	/*
+	 * A signal frame's FDE starts one byte before its restorer, inside an instruction: the
+	 * analysis must still decode the restorer from its first byte, and no window may start
+	 * inside its first instruction.
+	 */
+	CHECK(si_signal_frame_at(&v, A(u_sigframe_restorer) - 1) &&
+	      !si_signal_frame_at(&v, A(u_sigframe_restorer)),
+	      "u_sigframe: the signal frame's FDE is not found one byte before the restorer");
+	uint64_t sf_starts[] = { A(u_sigframe_start), A(u_sigframe_restorer) - 1 };
+	for (int threads = 0; threads < 2; threads++) {
+		struct si_analysis a;
+		analyse_eh(u_sigframe_start, u_sigframe_end, sf_starts, 2, &v, &a);
+		size_t r = si_insn_at(&a, A(u_sigframe_restorer));
+		CHECK(r != SIZE_MAX && a.insns[r].len == 7 && r + 1 < a.n_insns &&
+		      (a.insns[r + 1].flags & SI_INSN_SYSCALL),
+		      "u_sigframe: the restorer is not decoded from its first byte");
+		plan_threads = threads;
+		struct si_patch *q = plan(&a);
+		const struct si_patch *site = patch_for(&a, q, u_sigframe_marks[0]);
+		CHECK(site && site->method == SI_PATCH_JMP_WINDOW &&
+		      site->start == A(u_sigframe_restorer),
+		      "u_sigframe: %s at %#lx, expected a window from the restorer's first byte",
+		      site ? si_patch_method_name(site->method) : "no plan",
+		      (unsigned long)(site ? site->start : 0));
+		plan_threads = false;
+		free(q);
+		si_analysis_free(&a);
+	}
 
 	/* the hand-written LSDAs of unit_code.S, in every encoding they use */
 	struct pads p = { .n = 0 };
