@@ -140,13 +140,23 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	}
 	if (!cached && (p = calloc(a.n_syscalls, sizeof(*p))) != NULL) {
 		si_plan(&a, p, threads);
+#ifndef NDEBUG
+		/* The planner keeps the rule the plan cache holds plans read back to. */
+		const char *why;
+		size_t bad;
+		if (!si_plan_valid(&a, p, a.n_syscalls, threads, &why, &bad)) {
+			si_dprintf(2, "syscall_intercept: %s: invalid plan, site %zu: %s\n", o->path,
+				   bad, why);
+			si_fatal("the planner broke the plan rule (si_plan_valid)");
+		}
+#endif
 		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p);
 	}
 	struct si_write *w = calloc(a.n_syscalls * 2, sizeof(*w));
 	size_t *write_site = calloc(a.n_syscalls * 2, sizeof(*write_site));
 	bool *done = calloc(a.n_syscalls * 2, sizeof(*done));
-	/* A window holds at most 2 * MAX_AROUND + 1 instructions (plan.c). */
-	struct si_fixup *fix = calloc(a.n_syscalls * 16, sizeof(*fix));
+	/* A window holds at most SI_MAX_WINDOW_INSNS instructions (si_plan_valid). */
+	struct si_fixup *fix = calloc(a.n_syscalls * SI_MAX_WINDOW_INSNS, sizeof(*fix));
 	size_t n_fix = 0;
 	uint8_t *area = NULL;
 	size_t area_size = 16 + a.n_syscalls * SI_MAX_TRAMPOLINE_LEN;
@@ -169,7 +179,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	for (size_t k = 0; k < a.n_syscalls; k++) {
 		if (p[k].method == SI_PATCH_NONE)
 			continue;
-		uint64_t moved_to[16];
+		uint64_t moved_to[SI_MAX_WINDOW_INSNS];
 		size_t len = si_emit_trampoline(&a, &p[k], o, slot, area + used, (uint64_t)area + used,
 						moved_to);
 		if (len == 0) {
