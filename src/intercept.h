@@ -125,9 +125,6 @@ void si_plan(const struct si_analysis *a, struct si_patch *out, bool threads);
  */
 bool si_plan_valid(const struct si_analysis *a, const struct si_patch *p, size_t n, bool threads,
 		   const char **why, size_t *site);
-/* Whether instructions [first, last) of a, holding `sys`, make a window (plan_cache.c). */
-bool si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys,
-		  bool threads);
 const char *si_patch_method_name(enum si_patch_method m);
 
 /* ---- relocate: move one instruction to another address */

@@ -133,7 +133,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	};
 	struct si_analysis a;
 	struct si_patch *p = NULL;
-	bool cached = si_plan_cache_load(o, &code, &a, &p, threads);
+	bool cached = si_plan_cache_load(o, &code, starts, n_starts, &a, &p, threads);
 	if (!cached && (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0)) {
 		si_analysis_free(&a);
 		return;
@@ -150,7 +150,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 			si_fatal("the planner broke the plan rule (si_plan_valid)");
 		}
 #endif
-		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p);
+		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p, threads);
 	}
 	struct si_write *w = calloc(a.n_syscalls * 2, sizeof(*w));
 	size_t *write_site = calloc(a.n_syscalls * 2, sizeof(*write_site));

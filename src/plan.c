@@ -113,12 +113,6 @@ window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t
 	return window_fault(a, first, last, sys, threads) == NULL;
 }
 
-bool
-si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys, bool threads)
-{
-	return window_fault(a, first, last, sys, threads) == NULL;
-}
-
 /* The window with the fewest instructions and at most max_after after the syscall. */
 static size_t
 smallest_window(const struct si_analysis *a, const uint8_t *used, size_t sys, size_t max_after,
