@@ -97,10 +97,19 @@ report(struct si_object *o, const struct si_analysis *a, const struct si_patch *
 		if (p[k].method == SI_PATCH_NONE && si_debug_level >= 1)
 			si_dprintf(2, "syscall_intercept: unpatched %s 0x%lx: %s\n", o->path,
 				   (unsigned long)(p[k].syscall_addr - o->base), p[k].reason);
-		else if (si_debug_level >= 2)
-			si_dprintf(2, "syscall_intercept: site %s 0x%lx: %s\n", o->path,
+		else if (si_debug_level >= 2 && p[k].method == SI_PATCH_JMP_PADDING)
+			si_dprintf(2, "syscall_intercept: site %s 0x%lx: %s 0x%lx-0x%lx pad 0x%lx\n",
+				   o->path, (unsigned long)(p[k].syscall_addr - o->base),
+				   si_patch_method_name(p[k].method),
+				   (unsigned long)(p[k].start - o->base),
+				   (unsigned long)(p[k].end - o->base),
+				   (unsigned long)(p[k].pad_addr - o->base));
+		else if (si_debug_level >= 2)	/* which bytes change: see the man page */
+			si_dprintf(2, "syscall_intercept: site %s 0x%lx: %s 0x%lx-0x%lx\n", o->path,
 				   (unsigned long)(p[k].syscall_addr - o->base),
-				   si_patch_method_name(p[k].method));
+				   si_patch_method_name(p[k].method),
+				   (unsigned long)(p[k].start - o->base),
+				   (unsigned long)(p[k].end - o->base));
 	}
 }
 
