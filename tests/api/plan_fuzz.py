@@ -104,14 +104,20 @@ def mutate(rng, data, forged_share):
             d[plan.header + rng.randrange(n * plan.record)] = rng.randrange(256)
     elif kind == "field":
         k = rng.randrange(n)
-        fields = FIELDS[:plan.nfields]
-        field = rng.choice(fields)
+        method = struct.unpack_from("<I", d, plan.field_at(k, "method"))[0]
+        # mostly the fields the record's method uses: where its bytes are
+        if method == METHODS["window"] and rng.random() < 0.7:
+            field = rng.choice(("start", "end"))
+        elif method == METHODS["padding"] and plan.nfields > 5 and rng.random() < 0.7:
+            field = rng.choice(("pad", "pad", "run"))
+        else:
+            field = rng.choice(FIELDS[:plan.nfields])
         at = plan.field_at(k, field)
         v = struct.unpack_from("<I", d, at)[0]
         if field == "method":
             new = rng.choice([m for m in (0, 1, 2, 3) if m != v])
         else:
-            delta = rng.choice((1, 2, 3, 4, 5, 6, 8, 16, 32, 64)) * rng.choice((-1, 1))
+            delta = rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64)) * rng.choice((-1, 1))
             new = (v + delta) & 0xffffffff
         struct.pack_into("<I", d, at, new)
         what = "field %s of record %d: %#x -> %#x" % (field, k, v, new)
