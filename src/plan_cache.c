@@ -204,10 +204,8 @@ si_plan_cache_store(const struct si_object *o, uint64_t seg_start, uint64_t seg_
 	for (size_t k = 0; k < a->n_syscalls; k++) {
 		r[k].syscall = (uint32_t)(p[k].syscall_addr - seg_start);
 		r[k].method = p[k].method;
-		if (p[k].method != SI_PATCH_NONE) {
-			r[k].start = (uint32_t)(p[k].start - seg_start);
-			r[k].end = (uint32_t)(p[k].end - seg_start);
-		}
+		r[k].start = (uint32_t)(p[k].start - seg_start);
+		r[k].end = (uint32_t)(p[k].end - seg_start);
 		if (p[k].method == SI_PATCH_JMP_PADDING) {
 			r[k].pad = (uint32_t)(p[k].pad_addr - seg_start);
 			r[k].run = (uint32_t)(run_of(a, p[k].pad_addr) - seg_start);
