@@ -95,20 +95,36 @@ struct si_patch {
 	const char *reason;	/* SI_PATCH_NONE: a short explanation */
 };
 
+/* A window holds at most this many instructions (the syscall and 5 on each side, plan.c)... */
+#define SI_MAX_WINDOW_INSNS 11
+/* ...and at most this many bytes: what one struct si_write carries (activate). */
+#define SI_MAX_WINDOW_LEN 32
+
 /*
- * Plans one patch per syscall site of `a` into out[0 .. a->n_syscalls).  Windows never contain
- * a target except at their first byte, never contain a second syscall, and never overlap.
- * With `threads` (other threads may run the code while it is patched) every patch is one that
- * a thread stopped at any original instruction boundary survives (see plan.c); without, a
- * window may also start with an instruction shorter than its jump.
+ * Plans one patch per syscall site of `a` into out[0 .. a->n_syscalls).  Every plan it makes is
+ * one si_plan_valid accepts.  With `threads` (other threads may run the code while it is
+ * patched) every patch is one that a thread stopped at any original instruction boundary
+ * survives (see plan.c); without, a window may also start with an instruction shorter than its
+ * jump.
  */
 void si_plan(const struct si_analysis *a, struct si_patch *out, bool threads);
 /*
- * Whether instructions [first, last) of a, holding the syscall `sys`, make a window si_plan
- * could have chosen with `threads` (the plan cache checks plans read back with it).
+ * The one rule for a plan: whether the n patches p (one per syscall site of a, in order) can be
+ * emitted and activated over the code a describes, planned with `threads`.  Windows: whole
+ * decoded instructions, at most SI_MAX_WINDOW_INSNS and SI_MAX_WINDOW_LEN bytes, at least the
+ * 5 of their jump, holding exactly their own syscall, no jump target but at the first byte, no
+ * instruction that does not fall through but the last, nothing that cannot be moved (calls,
+ * undecodable bytes, an endbr64 but the first); with `threads` starting with an instruction of
+ * at least 5 bytes; and no smaller window inside them would do.  Padding patches: exactly the
+ * syscall, a jump within rel8 reach to 5 bytes of nop/int3 instructions that no jump targets,
+ * in a run of such padding that follows an instruction that does not fall through.  No two
+ * patches share a byte.  On false, *why (when why is not NULL) says what is wrong and *site
+ * (when not NULL) which patch (SIZE_MAX: the plan as a whole).  The planner's plans always
+ * pass (checked after si_plan in debug builds); the plan cache drops a plan it reads back
+ * that does not.
  */
-bool si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys,
-		  bool threads);
+bool si_plan_valid(const struct si_analysis *a, const struct si_patch *p, size_t n, bool threads,
+		   const char **why, size_t *site);
 const char *si_patch_method_name(enum si_patch_method m);
 
 /* ---- relocate: move one instruction to another address */
@@ -158,7 +174,7 @@ void si_emit_window(const struct si_patch *p, uint64_t trampoline, uint8_t *wind
 struct si_write {
 	uint64_t addr;
 	uint8_t len;
-	uint8_t bytes[32];
+	uint8_t bytes[SI_MAX_WINDOW_LEN];	/* a window's bytes: the longest write there is */
 };
 /*
  * Puts the writes into text whose protection is `prot`, safely while other threads run it:

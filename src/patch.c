@@ -97,10 +97,19 @@ report(struct si_object *o, const struct si_analysis *a, const struct si_patch *
 		if (p[k].method == SI_PATCH_NONE && si_debug_level >= 1)
 			si_dprintf(2, "syscall_intercept: unpatched %s 0x%lx: %s\n", o->path,
 				   (unsigned long)(p[k].syscall_addr - o->base), p[k].reason);
-		else if (si_debug_level >= 2)
-			si_dprintf(2, "syscall_intercept: site %s 0x%lx: %s\n", o->path,
+		else if (si_debug_level >= 2 && p[k].method == SI_PATCH_JMP_PADDING)
+			si_dprintf(2, "syscall_intercept: site %s 0x%lx: %s 0x%lx-0x%lx pad 0x%lx\n",
+				   o->path, (unsigned long)(p[k].syscall_addr - o->base),
+				   si_patch_method_name(p[k].method),
+				   (unsigned long)(p[k].start - o->base),
+				   (unsigned long)(p[k].end - o->base),
+				   (unsigned long)(p[k].pad_addr - o->base));
+		else if (si_debug_level >= 2)	/* which bytes change: see the man page */
+			si_dprintf(2, "syscall_intercept: site %s 0x%lx: %s 0x%lx-0x%lx\n", o->path,
 				   (unsigned long)(p[k].syscall_addr - o->base),
-				   si_patch_method_name(p[k].method));
+				   si_patch_method_name(p[k].method),
+				   (unsigned long)(p[k].start - o->base),
+				   (unsigned long)(p[k].end - o->base));
 	}
 }
 
@@ -133,20 +142,30 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	};
 	struct si_analysis a;
 	struct si_patch *p = NULL;
-	bool cached = si_plan_cache_load(o, &code, &a, &p, threads);
+	bool cached = si_plan_cache_load(o, &code, starts, n_starts, &a, &p, threads);
 	if (!cached && (si_analyse(&code, starts, n_starts, &a) != 0 || a.n_syscalls == 0)) {
 		si_analysis_free(&a);
 		return;
 	}
 	if (!cached && (p = calloc(a.n_syscalls, sizeof(*p))) != NULL) {
 		si_plan(&a, p, threads);
-		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p);
+#ifndef NDEBUG
+		/* The planner keeps the rule the plan cache holds plans read back to. */
+		const char *why;
+		size_t bad;
+		if (!si_plan_valid(&a, p, a.n_syscalls, threads, &why, &bad)) {
+			si_dprintf(2, "syscall_intercept: %s: invalid plan, site %zu: %s\n", o->path,
+				   bad, why);
+			si_fatal("the planner broke the plan rule (si_plan_valid)");
+		}
+#endif
+		si_plan_cache_store(o, code.addr, code.addr + code.len, &a, p, threads);
 	}
 	struct si_write *w = calloc(a.n_syscalls * 2, sizeof(*w));
 	size_t *write_site = calloc(a.n_syscalls * 2, sizeof(*write_site));
 	bool *done = calloc(a.n_syscalls * 2, sizeof(*done));
-	/* A window holds at most 2 * MAX_AROUND + 1 instructions (plan.c). */
-	struct si_fixup *fix = calloc(a.n_syscalls * 16, sizeof(*fix));
+	/* A window holds at most SI_MAX_WINDOW_INSNS instructions (si_plan_valid). */
+	struct si_fixup *fix = calloc(a.n_syscalls * SI_MAX_WINDOW_INSNS, sizeof(*fix));
 	size_t n_fix = 0;
 	uint8_t *area = NULL;
 	size_t area_size = 16 + a.n_syscalls * SI_MAX_TRAMPOLINE_LEN;
@@ -169,7 +188,7 @@ patch_segment(struct si_object *o, int seg, const uint64_t *starts, size_t n_sta
 	for (size_t k = 0; k < a.n_syscalls; k++) {
 		if (p[k].method == SI_PATCH_NONE)
 			continue;
-		uint64_t moved_to[16];
+		uint64_t moved_to[SI_MAX_WINDOW_INSNS];
 		size_t len = si_emit_trampoline(&a, &p[k], o, slot, area + used, (uint64_t)area + used,
 						moved_to);
 		if (len == 0) {

@@ -1,9 +1,10 @@
 /*
  * plan.c -- decides, for every syscall site, which bytes to overwrite and how: a 2-byte jump in
  * place of the syscall to a 5-byte jump placed in unreachable padding nearby, else a 5-byte jump
- * over the syscall and neighbouring whole instructions, else nothing (with the reason).  It
- * never writes code and never lets a patch cover an address something may jump to, except at
- * the patch's first byte.
+ * over the syscall and neighbouring whole instructions, else nothing (with the reason); and
+ * states, in si_plan_valid, the one rule every plan must meet before it is emitted, whether the
+ * planner just made it or the plan cache read it back.  It never writes code and never lets a
+ * patch cover an address something may jump to, except at the patch's first byte.
  *
  * Every plan is safe to activate while other threads run (activate.c): a thread may be stopped
  * at any instruction boundary of the original code -- preempted there, blocked in the syscall
@@ -22,9 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_AROUND 5		/* instructions considered on each side of the syscall */
+/* instructions considered on each side of the syscall: a window holds SI_MAX_WINDOW_INSNS */
+#define MAX_AROUND ((SI_MAX_WINDOW_INSNS - 1) / 2)
 #define JMP32_LEN 5
 #define JMP8_LEN 2
+/*
+ * Two patches whose syscalls are this far apart cannot share a byte: each patch's bytes lie
+ * within its window (SI_MAX_WINDOW_LEN around the syscall) or its pad (rel8 reach plus 5).
+ */
+#define NEAR (2 * (128 + JMP32_LEN + SI_MAX_WINDOW_LEN))
 
 /* What an instruction already serves (the `used` array of si_plan). */
 enum { FREE = 0, USED_WINDOW = 1, USED_PAD_JUMP = 2 };
@@ -42,58 +49,68 @@ si_patch_method_name(enum si_patch_method m)
 	}
 }
 
-/* Can instruction i be moved into a trampoline as a non-first member of a window? */
-static bool
-movable_inside(const struct si_analysis *a, const uint8_t *used, size_t i, bool first)
+/*
+ * Why instructions [first, last) of a, holding the syscall `sys`, cannot be a window, or NULL
+ * when they can.  The planner and si_plan_valid both ask this: it is the rule for a window.
+ */
+static const char *
+window_fault(const struct si_analysis *a, size_t first, size_t last, size_t sys, bool threads)
 {
-	const struct si_insn *in = &a->insns[i];
-	if (used && used[i])
-		return false;
-	if ((in->flags & SI_INSN_TARGET) && !first)
-		return false;
-	if (in->flags & SI_INSN_SYSCALL)
-		return true;	/* checked by the caller: only the site itself */
-	if (in->flags & (SI_INSN_UNMOVABLE | SI_INSN_CALL | SI_INSN_INVALID))
-		return false;
-	/*
-	 * An endbr64 marks a place reached indirectly; moving it would leave that entry pointing
-	 * into our jump unless it is the window's first byte, where the jump itself sits.
-	 */
-	if ((in->flags & SI_INSN_ENDBR) && !first)
-		return false;
-	return true;
+	if (first >= last || last > a->n_insns || sys < first || sys >= last)
+		return "the window does not hold its syscall";
+	const struct si_insn *f = &a->insns[first], *l = &a->insns[last - 1];
+	/* What emit.c, patch.c and struct si_write can hold. */
+	if (last - first > SI_MAX_WINDOW_INSNS)
+		return "the window holds more instructions than a trampoline takes";
+	if (l->addr + l->len < f->addr + JMP32_LEN)
+		return "the window is shorter than its 5-byte jump";
+	if (l->addr + l->len > f->addr + SI_MAX_WINDOW_LEN)
+		return "the window is longer than a patch write holds";
+	/* No instruction boundary inside the jump: see the top of this file. */
+	if (threads && f->len < JMP32_LEN)
+		return "with other threads running, the window starts with an instruction shorter "
+		       "than its jump";
+	for (size_t i = first; i < last; i++) {
+		const struct si_insn *in = &a->insns[i];
+		if (i > first && in->addr != a->insns[i - 1].addr + a->insns[i - 1].len)
+			return "the window's instructions do not follow each other";
+		if ((in->flags & SI_INSN_TARGET) && i != first)
+			return "the window covers a jump target past its first byte";
+		if ((in->flags & SI_INSN_SYSCALL) && i != sys)
+			return "the window holds a second syscall";
+		/* Code after a ret/jmp in the window would only be reachable by a jump into it. */
+		if ((in->flags & SI_INSN_NO_FALLTHROUGH) && i + 1 < last)
+			return "an instruction inside the window does not fall through";
+		if (i == sys)
+			continue;
+		if (in->flags & SI_INSN_INVALID)
+			return "the window holds bytes that do not decode";
+		if (in->flags & SI_INSN_CALL)
+			return "the window holds a call (it pushes its own address)";
+		if (!si_relocatable(a, i))
+			return "the window holds an instruction that cannot be moved";
+		/*
+		 * An endbr64 marks a place reached indirectly; moving it would leave that entry
+		 * pointing into our jump unless it is the window's first byte, where the jump sits.
+		 */
+		if ((in->flags & SI_INSN_ENDBR) && i != first)
+			return "the window holds an endbr64 past its first byte";
+	}
+	return NULL;
 }
 
 /*
- * Tries the window of instructions [first, last); returns true when it is patchable.  used may
- * be NULL: no instruction serves another patch yet.
+ * Tries the window of instructions [first, last); returns true when it is patchable and none of
+ * its instructions serves another patch yet.
  */
 static bool
 window_ok(const struct si_analysis *a, const uint8_t *used, size_t first, size_t last, size_t sys,
 	  bool threads)
 {
-	uint64_t len = a->insns[last - 1].addr + a->insns[last - 1].len - a->insns[first].addr;
-	if (len < JMP32_LEN)
-		return false;
-	/* No instruction boundary inside the jump: see the top of this file. */
-	if (threads && a->insns[first].len < JMP32_LEN)
-		return false;
-	for (size_t i = first; i < last; i++) {
-		if (!movable_inside(a, used, i, i == first))
+	for (size_t i = first; i < last && i < a->n_insns; i++)
+		if (used[i])
 			return false;
-		if ((a->insns[i].flags & SI_INSN_SYSCALL) && i != sys)
-			return false;
-		/* Code after a ret/jmp in the window would only be reachable by a jump into it. */
-		if (i + 1 < last && (a->insns[i].flags & SI_INSN_NO_FALLTHROUGH))
-			return false;
-	}
-	return true;
-}
-
-bool
-si_window_ok(const struct si_analysis *a, size_t first, size_t last, size_t sys, bool threads)
-{
-	return first < last && last <= a->n_insns && window_ok(a, NULL, first, last, sys, threads);
+	return window_fault(a, first, last, sys, threads) == NULL;
 }
 
 /* The window with the fewest instructions and at most max_after after the syscall. */
@@ -254,4 +271,232 @@ si_plan(const struct si_analysis *a, struct si_patch *out, bool threads)
 		}
 	}
 	free(used);
+}
+
+/* Whether a proper part of window [first, last) around sys would itself do. */
+static bool
+smaller_window_exists(const struct si_analysis *a, size_t first, size_t last, size_t sys,
+		      bool threads)
+{
+	for (size_t f = first; f <= sys; f++)
+		for (size_t l = sys + 1; l <= last; l++)
+			if ((f != first || l != last) && !window_fault(a, f, l, sys, threads))
+				return true;
+	return false;
+}
+
+/*
+ * Why the padding patch q of the syscall `sys` is wrong, or NULL.  The jump goes into padding
+ * that nothing reaches: nop/int3 instructions that no jump targets, after an instruction that
+ * does not fall through (the run may hold other padding patches' jumps: they do not fall
+ * through either).
+ */
+static const char *
+pad_fault(const struct si_analysis *a, const struct si_patch *q, size_t sys)
+{
+	const struct si_insn *s = &a->insns[sys];
+	if (q->first != sys || q->last != sys + 1 || q->start != s->addr ||
+	    q->end != s->addr + s->len)
+		return "a padding patch must replace exactly its syscall";
+	int64_t rel = (int64_t)(q->pad_addr - (q->start + JMP8_LEN));
+	if (rel < -128 || rel > 127)
+		return "the padding is out of the syscall's rel8 reach";
+	size_t pi = si_insn_at(a, q->pad_addr);
+	if (pi == SIZE_MAX)
+		return "the padding jump does not start at an instruction";
+	uint64_t at = q->pad_addr;
+	for (size_t j = pi; at < q->pad_addr + JMP32_LEN; j++) {
+		const struct si_insn *in = &a->insns[j];
+		if (j >= a->n_insns || in->addr != at || !(in->flags & SI_INSN_PADDING))
+			return "fewer than 5 bytes of padding at the padding jump";
+		if (in->flags & SI_INSN_TARGET)
+			return "the padding jump covers a jump target";
+		at += in->len;
+	}
+	size_t b = pi;
+	while (b > 0 && (a->insns[b - 1].flags & SI_INSN_PADDING) &&
+	       !(a->insns[b - 1].flags & SI_INSN_TARGET) &&
+	       a->insns[b - 1].addr + a->insns[b - 1].len == a->insns[b].addr)
+		b--;
+	if (b == 0 || !(a->insns[b - 1].flags & SI_INSN_NO_FALLTHROUGH) ||
+	    a->insns[b - 1].addr + a->insns[b - 1].len != a->insns[b].addr)
+		return "the padding can be reached: it does not follow an instruction that does not "
+		       "fall through";
+	return NULL;
+}
+
+/* Why patch k of p is wrong on its own, or NULL. */
+static const char *
+patch_fault(const struct si_analysis *a, const struct si_patch *p, size_t k, bool threads)
+{
+	const struct si_patch *q = &p[k];
+	size_t sys = a->syscalls[k];
+	if (q->syscall_addr != a->insns[sys].addr)
+		return "the patch is not at its site's syscall";
+	switch (q->method) {
+	case SI_PATCH_NONE:
+		return q->reason ? NULL : "left unpatched without a reason";
+	case SI_PATCH_JMP_PADDING:
+		return pad_fault(a, q, sys);
+	case SI_PATCH_JMP_WINDOW:
+		break;
+	default:
+		return "an unknown method";
+	}
+	if (q->first >= q->last || q->last > a->n_insns)
+		return "the window's instructions are not in the code";
+	const struct si_insn *f = &a->insns[q->first], *l = &a->insns[q->last - 1];
+	if (q->start != f->addr || q->end != l->addr + l->len)
+		return "the window's bytes are not its instructions'";
+	const char *why = window_fault(a, q->first, q->last, sys, threads);
+	if (why)
+		return why;
+	/* The planner takes the window with the fewest instructions (smallest_window). */
+	if (smaller_window_exists(a, q->first, q->last, sys, threads))
+		return "a smaller window inside it would do";
+	return NULL;
+}
+
+static bool
+overlap(uint64_t lo1, uint64_t hi1, uint64_t lo2, uint64_t hi2)
+{
+	return lo1 < hi2 && lo2 < hi1;
+}
+
+/* Whether patches q and r (both patched, each valid on its own) write a byte in common. */
+static bool
+patches_overlap(const struct si_patch *q, const struct si_patch *r)
+{
+	bool qp = q->method == SI_PATCH_JMP_PADDING, rp = r->method == SI_PATCH_JMP_PADDING;
+	uint64_t qe = q->pad_addr + JMP32_LEN, re = r->pad_addr + JMP32_LEN;
+	return overlap(q->start, q->end, r->start, r->end) ||
+	       (qp && overlap(q->pad_addr, qe, r->start, r->end)) ||
+	       (rp && overlap(r->pad_addr, re, q->start, q->end)) ||
+	       (qp && rp && overlap(q->pad_addr, qe, r->pad_addr, re)) ||
+	       (qp && overlap(q->pad_addr, qe, q->start, q->end)) ||
+	       (rp && overlap(r->pad_addr, re, r->start, r->end));
+}
+
+/*
+ * Whether bytes [lo, hi) belong to a patch of p other than k: 0 no, 1 a padding jump's, 2 a
+ * window's or a syscall's.  Only patches near k's syscall can (NEAR).
+ */
+static int
+covered(const struct si_patch *p, size_t n, size_t k, uint64_t lo, uint64_t hi)
+{
+	int found = 0;
+	for (size_t j = k; j-- > 0 && p[k].syscall_addr - p[j].syscall_addr < NEAR;)
+		if (p[j].method != SI_PATCH_NONE) {
+			if (overlap(lo, hi, p[j].start, p[j].end))
+				return 2;
+			if (p[j].method == SI_PATCH_JMP_PADDING &&
+			    overlap(lo, hi, p[j].pad_addr, p[j].pad_addr + JMP32_LEN))
+				found = 1;
+		}
+	for (size_t j = k + 1; j < n && p[j].syscall_addr - p[k].syscall_addr < NEAR; j++)
+		if (p[j].method != SI_PATCH_NONE) {
+			if (overlap(lo, hi, p[j].start, p[j].end))
+				return 2;
+			if (p[j].method == SI_PATCH_JMP_PADDING &&
+			    overlap(lo, hi, p[j].pad_addr, p[j].pad_addr + JMP32_LEN))
+				found = 1;
+		}
+	return found;
+}
+
+/*
+ * Whether the padding jump of patch k could go at instruction i of its run of padding
+ * [b, e), as plan_padding sees it with the other patches of p in place: 5 bytes of padding
+ * no other patch uses from i, and before i, padding no other patch uses back to the
+ * instruction that does not fall through or to another padding jump.
+ */
+static bool
+pad_candidate(const struct si_analysis *a, const struct si_patch *p, size_t n, size_t k,
+	      size_t b, size_t e, size_t i)
+{
+	uint64_t room = 0;
+	for (size_t j = i; j < e && room < JMP32_LEN; j++) {
+		const struct si_insn *in = &a->insns[j];
+		if (covered(p, n, k, in->addr, in->addr + in->len))
+			return false;
+		room += in->len;
+	}
+	if (room < JMP32_LEN)
+		return false;
+	for (size_t j = i; j > b; j--) {
+		const struct si_insn *in = &a->insns[j - 1];
+		int c = covered(p, n, k, in->addr, in->addr + in->len);
+		if (c)
+			return c == 1;
+	}
+	return true;
+}
+
+/*
+ * Why padding patch k of p is not where the planner puts it, or NULL: plan_padding takes the
+ * position nearest to the syscall (the lower one of two as near), of every run of padding in
+ * reach; of its own run, no position nearer may be free.  The run is seen as far as `a`
+ * decodes it.
+ */
+static const char *
+pad_nearest_fault(const struct si_analysis *a, const struct si_patch *p, size_t n, size_t k)
+{
+	const struct si_patch *q = &p[k];
+	uint64_t from = q->start + JMP8_LEN;
+	size_t pi = si_insn_at(a, q->pad_addr), b = pi, e = pi;
+	while (b > 0 && (a->insns[b - 1].flags & SI_INSN_PADDING) &&
+	       !(a->insns[b - 1].flags & SI_INSN_TARGET))
+		b--;
+	while (e < a->n_insns && (a->insns[e].flags & SI_INSN_PADDING) &&
+	       !(a->insns[e].flags & SI_INSN_TARGET) &&
+	       a->insns[e].addr == a->insns[e - 1].addr + a->insns[e - 1].len)
+		e++;
+	uint64_t dist = q->pad_addr < from ? from - q->pad_addr : q->pad_addr - from;
+	for (size_t i = b; i < e; i++) {
+		uint64_t at = a->insns[i].addr;
+		int64_t rel = (int64_t)(at - from);
+		uint64_t d = at < from ? from - at : at - from;
+		if (i == pi || rel < -128 || rel > 127 || d > dist || (d == dist && at > q->pad_addr))
+			continue;
+		if (pad_candidate(a, p, n, k, b, e, i))
+			return "a position in the same padding nearer to the syscall is free (the "
+			       "planner takes the nearest)";
+	}
+	return NULL;
+}
+
+bool
+si_plan_valid(const struct si_analysis *a, const struct si_patch *p, size_t n, bool threads,
+	      const char **why, size_t *site)
+{
+	const char *fault = NULL;
+	size_t k = SIZE_MAX;
+	if (n != a->n_syscalls) {
+		fault = "the plan does not have one patch per syscall site";
+		goto refused;
+	}
+	for (k = 0; k < n; k++)
+		if ((fault = patch_fault(a, p, k, threads)) != NULL)
+			goto refused;
+	/* Sites are in address order; only near ones can share bytes (NEAR). */
+	for (k = 0; k < n; k++) {
+		if (p[k].method == SI_PATCH_NONE)
+			continue;
+		for (size_t j = k + 1; j < n && p[j].syscall_addr - p[k].syscall_addr < NEAR; j++)
+			if (p[j].method != SI_PATCH_NONE && patches_overlap(&p[k], &p[j])) {
+				fault = "its bytes overlap another patch's";
+				goto refused;
+			}
+	}
+	for (k = 0; k < n; k++)
+		if (p[k].method == SI_PATCH_JMP_PADDING &&
+		    (fault = pad_nearest_fault(a, p, n, k)) != NULL)
+			goto refused;
+	return true;
+refused:
+	if (why)
+		*why = fault;
+	if (site)
+		*site = k;
+	return false;
 }

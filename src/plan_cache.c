@@ -1,19 +1,23 @@
 /*
  * plan_cache.c -- INTERCEPT_PLAN_CACHE=dir: keeps the plan of each patched code segment (where
  * each site's patch goes) in a file of dir, so that the next process using the same object
- * skips the analysis, most of the start-up time: it decodes only the planned windows, checks
- * them again (every instruction decodes, tiles the window exactly, the syscall is where the
- * plan says, the others can be moved) and emits trampolines from them.
+ * skips the analysis, most of the start-up time: it decodes only the code the plan names (its
+ * windows and what leads to them, its padding jumps and the runs of padding they sit in),
+ * holds the plan to the same rule as a fresh one (si_plan_valid, plan.c) and emits
+ * trampolines from it.  A plan that leaves a site unpatched is neither kept nor used.
  *
  * A plan is keyed by the object's GNU build id, this library's own build id (a rebuilt library
- * may plan differently), and the segment's place and size.  The directory must be the user's
- * own and writable by nobody else (or sticky, like /tmp); files are opened without following
- * links and without waiting (a FIFO) and must be regular files of the user's that nobody else
- * can write; a refused directory or file is reported on stderr, once.  In secure mode the
- * variable is ignored (si_env).  Files are written whole under another name and renamed, so a
- * reader never sees half a plan.  It must never make patching fail: a
- * missing, foreign, stale or damaged plan only means the full analysis runs (and writes a new
- * one); INTERCEPT_DEBUG_DUMP=1 says which happened.
+ * may plan differently), the segment's place and size, and whether it was made with other
+ * threads running (plans differ then).  A checksum over the file tells a damaged plan from the
+ * one written; the rule keeps even a plan that matches its checksum from patching anything a
+ * fresh plan could not.  The directory must be the user's own and writable by nobody else (or
+ * sticky, like /tmp); files are opened without following links and without waiting (a FIFO)
+ * and must be regular files of the user's that nobody else can write; a refused directory or
+ * file is reported on stderr, once.  In secure mode the variable is ignored (si_env).  Files
+ * are written whole under another name and renamed, so a reader never sees half a plan.  It
+ * must never make patching fail, nor patch from a plan that fails a check: a missing,
+ * foreign, stale, damaged or invalid plan only means the full analysis runs (and writes a new
+ * one); INTERCEPT_DEBUG_DUMP=1 says which happened, and why.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -24,27 +28,39 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAGIC "SIPLAN01"
-#define MAX_WINDOW 64		/* bytes: 11 instructions of a window never reach it */
+#define MAGIC "SIPLAN02"
 #define MAX_FILE (1 << 20)
+/* Bytes decoded from a padding jump's start: its last instruction may end 19 bytes on. */
+#define PAD_TAIL 20
+/*
+ * A window is decoded from at most this many bytes before it (ranges_of): in a longer
+ * function, from the middle of some instruction, and x86 decoding falls into step with the
+ * real instructions within a few of them.
+ */
+#define WINDOW_LEAD 64
 
 struct header {
 	char magic[8];
 	uint64_t seg_offset, seg_len;	/* the segment, from the object's load bias */
 	uint8_t object_id[32], library_id[32];
 	uint32_t n_sites;
-	uint32_t reserved;
+	uint32_t threads;		/* planned with other threads running */
+	uint64_t checksum;		/* of the whole file, with this field 0 (checksum()) */
 };
 
 struct record {			/* offsets from the segment's start */
 	uint32_t syscall, start, end, pad;
 	uint32_t method;
+	/* SI_PATCH_JMP_PADDING: the instruction that does not fall through, which the run of
+	 * padding holding the jump follows (decoded from there to see that nothing reaches it) */
+	uint32_t run;
 };
 
 static char cache_dir[4096];	/* empty: no cache */
@@ -126,21 +142,25 @@ hex(char *out, const uint8_t *id, size_t len)
 	out[2 * len] = '\0';
 }
 
-/* dir/<object build id>-<segment offset>.plan; false when the object has no build id. */
+/*
+ * dir/<object build id>-<segment offset>.plan, or -threads.plan for a plan made with other
+ * threads running; false when the object has no build id.
+ */
 static bool
-plan_path(const struct si_object *o, uint64_t seg_start, char *path, size_t cap)
+plan_path(const struct si_object *o, uint64_t seg_start, bool threads, char *path, size_t cap)
 {
 	if (!cache_dir[0] || !o->build_id_len)
 		return false;
 	char id[2 * sizeof(o->build_id) + 1];
 	hex(id, o->build_id, o->build_id_len);
-	snprintf(path, cap, "%s/%s-%lx.plan", cache_dir, id, (unsigned long)(seg_start - o->base));
+	snprintf(path, cap, "%s/%s-%lx%s.plan", cache_dir, id, (unsigned long)(seg_start - o->base),
+		 threads ? "-threads" : "");
 	return true;
 }
 
 static void
 fill_header(struct header *h, const struct si_object *o, uint64_t seg_start, uint64_t seg_end,
-	    size_t n_sites)
+	    size_t n_sites, bool threads)
 {
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, MAGIC, 8);
@@ -149,31 +169,69 @@ fill_header(struct header *h, const struct si_object *o, uint64_t seg_start, uin
 	memcpy(h->object_id, o->build_id, o->build_id_len);
 	memcpy(h->library_id, self.build_id, self.build_id_len);
 	h->n_sites = (uint32_t)n_sites;
+	h->threads = threads;
+}
+
+/*
+ * FNV-1a (64 bits) of the file with its checksum field 0.  Not a defence against someone who
+ * may write the user's files (they may as well change the library); it tells a damaged file,
+ * truncated, extended or with any byte changed, from the one written.
+ */
+static uint64_t
+checksum(const uint8_t *buf, size_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t skip = offsetof(struct header, checksum);
+	for (size_t i = 0; i < size; i++) {
+		uint8_t b = i >= skip && i < skip + sizeof(uint64_t) ? 0 : buf[i];
+		h = (h ^ b) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The instruction that does not fall through, before the run of padding holding addr. */
+static uint64_t
+run_of(const struct si_analysis *a, uint64_t addr)
+{
+	size_t i = si_insn_at(a, addr);
+	while (i != SIZE_MAX && i > 0 && (a->insns[i].flags & SI_INSN_PADDING))
+		i--;
+	return i == SIZE_MAX ? addr : a->insns[i].addr;
 }
 
 void
 si_plan_cache_store(const struct si_object *o, uint64_t seg_start, uint64_t seg_end,
-		    const struct si_analysis *a, const struct si_patch *p)
+		    const struct si_analysis *a, const struct si_patch *p, bool threads)
 {
 	char path[4096 + 128], tmp[4096 + 160];
-	if (!plan_path(o, seg_start, path, sizeof(path)))
+	if (!plan_path(o, seg_start, threads, path, sizeof(path)))
 		return;
+	/*
+	 * A plan that leaves a site unpatched is not kept: whether a site can be patched is the
+	 * one thing no check of a plan read back can confirm without the full analysis (such
+	 * objects are rare, and analysed each time).
+	 */
+	for (size_t k = 0; k < a->n_syscalls; k++)
+		if (p[k].method == SI_PATCH_NONE)
+			return;
 	size_t size = sizeof(struct header) + a->n_syscalls * sizeof(struct record);
 	uint8_t *buf = calloc(1, size);
 	if (!buf)
 		return;
-	fill_header((struct header *)buf, o, seg_start, seg_end, a->n_syscalls);
+	struct header *h = (struct header *)buf;
+	fill_header(h, o, seg_start, seg_end, a->n_syscalls, threads);
 	struct record *r = (struct record *)(buf + sizeof(struct header));
 	for (size_t k = 0; k < a->n_syscalls; k++) {
 		r[k].syscall = (uint32_t)(p[k].syscall_addr - seg_start);
 		r[k].method = p[k].method;
-		if (p[k].method != SI_PATCH_NONE) {
-			r[k].start = (uint32_t)(p[k].start - seg_start);
-			r[k].end = (uint32_t)(p[k].end - seg_start);
-		}
-		if (p[k].method == SI_PATCH_JMP_PADDING)
+		r[k].start = (uint32_t)(p[k].start - seg_start);
+		r[k].end = (uint32_t)(p[k].end - seg_start);
+		if (p[k].method == SI_PATCH_JMP_PADDING) {
 			r[k].pad = (uint32_t)(p[k].pad_addr - seg_start);
+			r[k].run = (uint32_t)(run_of(a, p[k].pad_addr) - seg_start);
+		}
 	}
+	h->checksum = checksum(buf, size);
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	bool ok = fd >= 0 && write(fd, buf, size) == (ssize_t)size;
@@ -233,97 +291,273 @@ refused:
 	return NULL;
 }
 
-/* Whether the plan's sites are in order, inside the segment, and their windows disjoint. */
-static bool
-records_sane(const struct record *r, size_t n, uint64_t seg_len)
-{
-	uint64_t prev_end = 0;
-	for (size_t k = 0; k < n; k++) {
-		if (r[k].method > SI_PATCH_JMP_PADDING || (uint64_t)r[k].syscall + 2 > seg_len)
-			return false;
-		uint64_t lo = r[k].syscall, hi = r[k].syscall + 2;
-		if (r[k].method != SI_PATCH_NONE) {
-			if (r[k].start > r[k].syscall || r[k].end < hi || r[k].end > seg_len ||
-			    r[k].end - r[k].start > MAX_WINDOW)
-				return false;
-			lo = r[k].start;
-			hi = r[k].end;
-		}
-		if (r[k].method == SI_PATCH_JMP_PADDING &&
-		    (r[k].start != r[k].syscall || r[k].end != hi || (uint64_t)r[k].pad + 5 > seg_len))
-			return false;
-		if (k > 0 && lo < prev_end)
-			return false;
-		prev_end = hi;
-	}
-	return true;
-}
+/* Code to decode: [lo, hi). */
+struct span {
+	uint64_t lo, hi;
+};
 
-/* Whether [addr, addr + 5) is padding (nop/int3 instructions) after code that ends there. */
-static bool
-padding_at(const struct si_code *seg, uint64_t addr)
+static int
+cmp_span(const void *x, const void *y)
 {
-	uint64_t lo = addr, hi = addr + 16 < seg->addr + seg->len ? addr + 16 : seg->addr + seg->len;
-	struct si_code c = { .bytes = seg->bytes + (lo - seg->addr), .addr = lo, .len = hi - lo };
-	struct si_analysis pa;
-	if (si_analyse(&c, &addr, 1, &pa) != 0)
-		return false;
-	uint64_t covered = addr;
-	for (size_t i = 0; i < pa.n_insns && covered < addr + 5; i++) {
-		if (!(pa.insns[i].flags & SI_INSN_PADDING))
-			break;
-		covered += pa.insns[i].len;
-	}
-	si_analysis_free(&pa);
-	return covered >= addr + 5;
+	const struct span *a = x, *b = y;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
 /*
- * The analysis of the planned windows only, and the plan, from the cache; false (nothing
- * allocated) when there is no usable plan.  Every window is checked as the planner would have
- * left it, except for jump targets, which only the full analysis can see.
+ * For every 4 KiB of seg, the index of the first of the n sorted ranges v[2k], v[2k + 1] that
+ * ends after its start: libc has thousands of unsorted function starts to place among a
+ * thousand ranges, a few steps each this way.
+ */
+static uint32_t *
+page_index(const struct si_code *seg, const uint64_t *v, size_t n)
+{
+	size_t pages = seg->len / 4096 + 1;
+	uint32_t *first = malloc(pages * sizeof(*first));
+	for (size_t pg = 0, i = 0; first && pg < pages; pg++) {
+		while (i < n && v[2 * i + 1] <= seg->addr + pg * 4096)
+			i++;
+		first[pg] = (uint32_t)i;
+	}
+	return first;
+}
+
+/* Notes in best[i] that s, a place known to start an instruction, is before window w[i]. */
+static void
+note_anchor(const struct span *w, size_t n, const uint32_t *first, const struct si_code *seg,
+	    uint64_t s, bool at_too, uint64_t *best)
+{
+	if (s < seg->addr || s >= seg->addr + seg->len)
+		return;
+	size_t i = first[(s - seg->addr) / 4096];
+	while (i < n && (w[i].lo < s || (!at_too && w[i].lo == s)))
+		i++;
+	if (i < n && s > best[i])
+		best[i] = s;
+}
+
+/*
+ * Moves the start of each of the n windows w (sorted) back to where the full analysis decodes
+ * it from, the last function start at or before it (the segment's start when there is none),
+ * or, when nearer, to the last place before it where the plan says an instruction starts (of
+ * the m in `places`), else WINDOW_LEAD bytes before it; false when out of memory.
+ */
+static bool
+anchor(struct span *w, size_t n, const struct si_code *seg, const uint64_t *starts,
+       size_t n_starts, const uint64_t *places, size_t m)
+{
+	/* best[i]: the last anchor in (w[i - 1].lo, w[i].lo] */
+	uint64_t *best = calloc(n + 1, sizeof(*best));
+	size_t pages = seg->len / 4096 + 1;
+	uint32_t *first = malloc(pages * sizeof(*first));	/* the first window in each page */
+	bool ok = best && first;
+	for (size_t pg = 0, i = 0; ok && pg < pages; pg++) {
+		while (i < n && w[i].lo < seg->addr + pg * 4096)
+			i++;
+		first[pg] = (uint32_t)i;
+	}
+	for (size_t k = 0; ok && k < n_starts; k++)
+		note_anchor(w, n, first, seg, starts[k], true, best);
+	for (size_t k = 0; ok && k < m; k++)
+		note_anchor(w, n, first, seg, places[k], false, best);
+	uint64_t at = seg->addr;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (best[i] > at)
+			at = best[i];
+		if (w[i].lo - at > WINDOW_LEAD)
+			w[i].lo -= WINDOW_LEAD;
+		else
+			w[i].lo = at;
+	}
+	free(best);
+	free(first);
+	return ok;
+}
+
+/*
+ * The code to decode for the n records r, into ranges (room for 4n numbers): sorted, disjoint
+ * ranges as si_analyse wants them; returns how many, 0 when a record names an address outside
+ * the segment, SIZE_MAX when out of memory.
+ *
+ * A window is decoded from the last function start before it, as the full analysis decodes
+ * it, or from a nearer place the plan names, or from WINDOW_LEAD bytes before it in a longer
+ * function: a window that begins in the middle of an instruction then finds no instruction
+ * there.  (Decoded from its own start it could not tell: x86 bytes decode from almost
+ * anywhere.)  A padding patch is decoded from where the plan says its instructions start: its
+ * syscall, and the instruction that does not fall through before its run of padding, up to a
+ * little past the jump's 5 bytes (its last instruction may be longer).  There the bytes must
+ * decode as a syscall, or as such an instruction and padding, which bytes from the middle of
+ * other instructions seldom do.  Decoding all of it from function starts would cost the plan
+ * cache about a quarter of its gain; the checksum already tells a damaged plan from the one
+ * written.
+ */
+static size_t
+ranges_of(const struct record *r, size_t n, const struct si_code *seg, const uint64_t *starts,
+	  size_t n_starts, uint64_t *ranges)
+{
+	struct span *v = malloc((2 * n + 1) * sizeof(*v));
+	if (!v)
+		return SIZE_MAX;
+	size_t m = 0, n_win = 0;
+	for (size_t k = 0; k < n; k++) {	/* windows first, to anchor them */
+		if (r[k].method != SI_PATCH_JMP_WINDOW)
+			continue;
+		if (r[k].start >= seg->len || r[k].end <= r[k].start || r[k].end > seg->len ||
+		    r[k].syscall >= seg->len)
+			goto outside;
+		v[m++] = (struct span){ seg->addr + r[k].start, seg->addr + r[k].end };
+	}
+	n_win = m;
+	for (size_t k = 0; k < n; k++) {	/* padding patches (there are no others) */
+		if (r[k].method != SI_PATCH_JMP_PADDING)
+			continue;
+		if (r[k].start >= seg->len || r[k].end <= r[k].start || r[k].end > seg->len ||
+		    r[k].syscall >= seg->len || r[k].pad >= seg->len || r[k].run > r[k].pad)
+			goto outside;
+		v[m++] = (struct span){ seg->addr + r[k].start, seg->addr + r[k].end };
+		uint64_t hi = (uint64_t)r[k].pad + PAD_TAIL;
+		v[m++] = (struct span){ seg->addr + r[k].run,
+					seg->addr + (hi < seg->len ? hi : seg->len) };
+	}
+	/* the places the plan names, windows' starts included, as anchors for the windows */
+	uint64_t *places = malloc((m + 1) * sizeof(*places));
+	if (!places)
+		goto oom;
+	for (size_t i = 0; i < m; i++)
+		places[i] = v[i].lo;
+	qsort(v, n_win, sizeof(*v), cmp_span);
+	bool anchored = anchor(v, n_win, seg, starts, n_starts, places, m);
+	free(places);
+	if (!anchored)
+		goto oom;
+	qsort(v, m, sizeof(*v), cmp_span);
+	/*
+	 * What overlaps or touches is decoded together, from its first byte: a place the plan
+	 * names inside the decode of an earlier one is then checked against it as well.
+	 */
+	size_t out = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (out && v[i].lo <= v[out - 1].hi) {
+			if (v[i].hi > v[out - 1].hi)
+				v[out - 1].hi = v[i].hi;
+			continue;
+		}
+		v[out++] = v[i];
+	}
+	for (size_t i = 0; i < out; i++) {
+		ranges[2 * i] = v[i].lo;
+		ranges[2 * i + 1] = v[i].hi;
+	}
+	free(v);
+	return out;
+outside:
+	free(v);
+	return 0;
+oom:
+	free(v);
+	return SIZE_MAX;
+}
+
+/*
+ * The function starts in the n ranges of seg (the analysis marks them as targets, and decodes
+ * from them, as the full analysis does); malloc'ed, or NULL when out of memory.
+ */
+static uint64_t *
+starts_in(const struct si_code *seg, const uint64_t *ranges, size_t n, const uint64_t *starts,
+	  size_t n_starts, size_t *n_out)
+{
+	uint64_t *out = malloc((n_starts + 1) * sizeof(*out));
+	uint32_t *first = page_index(seg, ranges, n);
+	size_t found = 0;
+	for (size_t k = 0; out && first && k < n_starts; k++) {
+		uint64_t s = starts[k];
+		if (s < seg->addr || s >= seg->addr + seg->len)
+			continue;
+		size_t i = first[(s - seg->addr) / 4096];
+		while (i < n && ranges[2 * i + 1] <= s)
+			i++;
+		if (i < n && s >= ranges[2 * i])
+			out[found++] = s;
+	}
+	if (!first) {
+		free(out);
+		out = NULL;
+	}
+	free(first);
+	*n_out = found;
+	return out;
+}
+
+/*
+ * The analysis of the code the plan touches (ranges_of), and the plan, from the cache; false
+ * (nothing allocated) when there is no usable plan.  The analysis knows the function starts
+ * and the landing pads there as jump targets, and the branches in the code it decodes; other
+ * branches into a window are seen only by the full analysis, which is why a plan must also
+ * match its checksum.
  */
 bool
-si_plan_cache_load(const struct si_object *o, const struct si_code *seg, struct si_analysis *a,
-		   struct si_patch **out, bool threads)
+si_plan_cache_load(const struct si_object *o, const struct si_code *seg, const uint64_t *starts,
+		   size_t n_starts, struct si_analysis *a, struct si_patch **out, bool threads)
 {
 	char path[4096 + 128];
-	if (!plan_path(o, seg->addr, path, sizeof(path)))
+	if (!plan_path(o, seg->addr, threads, path, sizeof(path)))
 		return false;
 	size_t size;
 	uint8_t *buf = read_plan_file(path, &size);
 	if (!buf)
 		return false;
-	const char *why = "damaged";
-	uint64_t *ranges = NULL;
+	const char *why = "damaged: its size does not match its number of sites";
+	char because[256];
+	uint64_t *ranges = NULL, *known = NULL;
 	struct si_patch *p = NULL;
 	memset(a, 0, sizeof(*a));
 	struct header want, *h = (struct header *)buf;
 	const struct record *r = (const struct record *)(buf + sizeof(*h));
 	size_t n = h->n_sites;
-	fill_header(&want, o, seg->addr, seg->addr + seg->len, n);
+	fill_header(&want, o, seg->addr, seg->addr + seg->len, n, threads);
+	want.checksum = h->checksum;
 	if (memcmp(h, &want, sizeof(want)) != 0) {
 		why = "made for another build or segment";
 		goto reject;
 	}
-	if (n == 0 || size != sizeof(*h) + n * sizeof(*r) || !records_sane(r, n, seg->len))
+	if (n == 0 || size != sizeof(*h) + n * sizeof(*r))
 		goto reject;
-
-	ranges = malloc(2 * n * sizeof(*ranges));
+	if (checksum(buf, size) != h->checksum) {
+		why = "damaged: its checksum does not match";
+		goto reject;
+	}
+	for (size_t k = 0; k < n; k++) {
+		/* as written: what a method has no use for is 0 */
+		if (r[k].method == SI_PATCH_JMP_WINDOW && (r[k].pad || r[k].run)) {
+			why = "damaged: a window with a padding jump";
+			goto reject;
+		}
+		if (r[k].method == SI_PATCH_NONE) {	/* see si_plan_cache_store */
+			si_snprintf(because, sizeof(because), "not a valid plan: 0x%lx: left "
+				    "unpatched, which only the full analysis can confirm",
+				    (unsigned long)(seg->addr + r[k].syscall - o->base));
+			why = because;
+			goto reject;
+		}
+	}
+	why = "out of memory";
+	ranges = malloc(4 * n * sizeof(*ranges));
 	p = calloc(n, sizeof(*p));
 	if (!ranges || !p)
 		goto reject;
-	for (size_t k = 0; k < n; k++) {
-		bool window = r[k].method != SI_PATCH_NONE;
-		ranges[2 * k] = seg->addr + (window ? r[k].start : r[k].syscall);
-		ranges[2 * k + 1] = seg->addr + (window ? r[k].end : r[k].syscall + 2);
+	size_t n_ranges = ranges_of(r, n, seg, starts, n_starts, ranges), n_known = 0;
+	if (n_ranges == SIZE_MAX)
+		goto reject;
+	if (n_ranges == 0) {
+		why = "not a plan of this segment: it names an address outside it";
+		goto reject;
 	}
+	if (!(known = starts_in(seg, ranges, n_ranges, starts, n_starts, &n_known)))
+		goto reject;
 	struct si_code only = *seg;
 	only.sparse = false;
-	only.eh = NULL;
 	only.ranges = ranges;
-	only.n_ranges = n;
-	if (si_analyse(&only, &ranges[0], 1, a) != 0 || a->n_syscalls != n)
+	only.n_ranges = n_ranges;
+	if (si_analyse(&only, known, n_known, a) != 0)
 		goto reject;
 	a->code.ranges = NULL;	/* freed below; only si_analyse reads them */
 	a->code.n_ranges = 0;
@@ -331,25 +565,31 @@ si_plan_cache_load(const struct si_object *o, const struct si_code *seg, struct 
 		struct si_patch *q = &p[k];
 		q->syscall_addr = seg->addr + r[k].syscall;
 		q->method = (enum si_patch_method)r[k].method;
-		q->reason = "left unpatched (as planned by an earlier process: see the plan cache)";
-		q->first = si_insn_at(a, ranges[2 * k]);
-		q->start = ranges[2 * k];
-		q->end = ranges[2 * k + 1];
+		q->start = seg->addr + r[k].start;
+		q->end = seg->addr + r[k].end;
 		q->pad_addr = seg->addr + r[k].pad;
-		if (q->first == SIZE_MAX || a->insns[a->syscalls[k]].addr != q->syscall_addr)
-			goto reject;
-		/* the window's instructions tile it exactly, and plan.c would have chosen it */
-		uint64_t at = q->start;
-		size_t i = q->first;
-		for (; i < a->n_insns && at < q->end && a->insns[i].addr == at; i++)
-			at += a->insns[i].len;
-		q->last = i;
-		if (at != q->end || (q->method == SI_PATCH_JMP_WINDOW &&
-				     !si_window_ok(a, q->first, q->last, a->syscalls[k], threads)))
-			goto reject;
-		if (q->method == SI_PATCH_JMP_PADDING && !padding_at(seg, q->pad_addr))
-			goto reject;
+		/* [first, last): the instructions from start up to end; si_plan_valid checks that
+		 * they tile [start, end) exactly */
+		q->first = si_insn_at(a, q->start);
+		if (q->first == SIZE_MAX)
+			q->first = 0;	/* with last 0: refused */
+		else
+			for (q->last = q->first; q->last < a->n_insns &&
+			     a->insns[q->last].addr < q->end; q->last++)
+				;
 	}
+	const char *fault;
+	size_t bad;
+	if (!si_plan_valid(a, p, n, threads, &fault, &bad)) {
+		if (bad < n)
+			si_snprintf(because, sizeof(because), "not a valid plan: 0x%lx: %s",
+				    (unsigned long)(p[bad].syscall_addr - o->base), fault);
+		else
+			si_snprintf(because, sizeof(because), "not a valid plan: %s", fault);
+		why = because;
+		goto reject;
+	}
+	free(known);
 	free(ranges);
 	free(buf);
 	*out = p;
@@ -360,6 +600,7 @@ reject:
 	if (si_debug_level >= 1)
 		si_dprintf(2, "syscall_intercept: plan cache: %s is %s; analysing again\n", path, why);
 	si_analysis_free(a);
+	free(known);
 	free(ranges);
 	free(p);
 	free(buf);

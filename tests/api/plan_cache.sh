@@ -1,8 +1,9 @@
 #!/bin/sh
 # plan_cache.sh LIB PASSTHROUGH PROBE ANSWER_HOOK REGSTATE CLOBBER -- INTERCEPT_PLAN_CACHE: the
 # first process writes a plan per patched segment, the next ones use it and patch exactly the
-# same sites, programs behave as natively (registers included), and a damaged, tampered or
-# foreign plan, or a directory others can write, is never used.  It only runs programs.
+# same sites, programs behave as natively (registers included), and a damaged, tampered,
+# invalid or foreign plan, or a directory others can write, is never used.  It only runs
+# programs (python3 to write a tampered plan with a good checksum; plan_fuzz.py tries many).
 set -u
 LC_ALL=C; export LC_ALL
 lib=$1 pass=$2 probe=$3 answer=$4 regstate=$5 clobber=$6
@@ -72,19 +73,31 @@ fi
 plan=$(ls -S "$cache"/*.plan | head -1)
 check_rejected() {	# check_rejected LABEL REASON
 	out=$(INTERCEPT_PLAN_CACHE=$cache INTERCEPT_DEBUG_DUMP=2 LD_PRELOAD=$lib /bin/true 2>&1)
-	expect "$1: not used" "plan cache: $plan is $2; analysing again" "$out"
+	expect "$1: not used" "plan cache: $plan is $2.*; analysing again" "$out"
 	expect "$1: written again" "plan cache: wrote $plan" "$out"
 	same "$1: the same sites" "$reference" "$(printf '%s\n' "$out" | grep -E ' site |patched ')"
 }
 size=$(stat -c %s "$plan")
 head -c $((size - 7)) "$plan" >"$dir/cut" && cat "$dir/cut" >"$plan"
-check_rejected "a cut plan" damaged
-# first record (after the 96-byte header): its syscall offset := its window's start offset
-dd if="$plan" of="$plan" bs=1 skip=100 seek=96 count=4 conv=notrunc 2>/dev/null
-check_rejected "a plan whose syscall is not where it says" damaged
+check_rejected "a cut plan" "damaged: its size"
+# first record (after the 104-byte header): its syscall offset := its window's start offset
+dd if="$plan" of="$plan" bs=1 skip=108 seek=104 count=4 conv=notrunc 2>/dev/null
+check_rejected "a plan whose syscall is not where it says" "damaged: its checksum"
 # a byte of the library's build id in the header
 printf 'X' | dd of="$plan" bs=1 seek=60 count=1 conv=notrunc 2>/dev/null
 check_rejected "a plan of another build of the library" "made for another build or segment"
+# The checksum made good after the change: the plan rule itself must refuse the plan.  The
+# first window made 32 bytes longer (here 42: more bytes and instructions than a window may
+# have); then a padding jump moved out of reach.
+if command -v python3 >/dev/null; then
+	forge() {	# forge METHOD FIELD DELTA: a field of the first record of that method
+		python3 "$(dirname "$0")/plan_fuzz.py" --forge "$plan" "$@"
+	}
+	forge window end 32 && check_rejected "a 42-byte window" "not a valid plan: 0x[0-9a-f]*: the window"
+	forge padding pad 200 && check_rejected "a padding jump out of reach" "not a valid plan: 0x[0-9a-f]*: the padding is out of"
+else
+	echo "skip  tampered plans with a good checksum: no python3"
+fi
 
 # A relative folder is kept as an absolute path (objects dlopen'ed later may be patched after
 # the program changed directory).

@@ -315,6 +315,9 @@ FUNC pat_far			/* same contract as pat_targets */
 .Lfar:
 	syscall
 3:	ret
+#ifdef PATTERNS_ALL_PATCHABLE	/* plan_fuzz_prog: padding in reach, so that every site is patched */
+	.fill 16, 1, 0xcc
+#endif
 END pat_far
 FUNC pat_far_filler_after
 	.rept 60

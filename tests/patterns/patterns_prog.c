@@ -5,12 +5,14 @@
  *   expect NAME ITERS    "<nr> <count>": the syscalls NAME makes in ITERS iterations
  *   run NAME ITERS       runs NAME ITERS times and checks every result against values computed
  *                        through libc; prints "NAME: ok" (the same text whatever ITERS is, so
- *                        that runs differ only in the pattern's own syscalls) or the failures
+ *                        that runs differ only in the pattern's own syscalls) or the failures;
+ *                        NAME "all" runs every pattern in turn (plan_fuzz.py uses it)
  * It must give the same output natively and patched, and never make a getpid, getppid or write
  * syscall that depends on ITERS other than the pattern's own.
  */
 #define _GNU_SOURCE
 #include <link.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,12 +220,19 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "run")) {
-		const struct pattern *p = find(argv[2]);
+		bool all = !strcmp(argv[2], "all");
 		pid = getpid();
 		ppid = getppid();
-		run(p->name, atol(argv[3]));
-		if (!failures)
-			printf("%s: ok\n", p->name);
+		for (size_t i = 0; i < N_PATTERNS; i++) {
+			const struct pattern *p = all ? &patterns[i] : find(argv[2]);
+			int before = failures;
+			run(p->name, atol(argv[3]));
+			if (failures == before)
+				printf("%s: ok\n", p->name);
+			fflush(stdout);
+			if (!all)
+				break;
+		}
 		return failures ? 1 : 0;
 	}
 	fprintf(stderr, "usage: patterns_prog list | sites NAME | expect NAME N | run NAME N\n");

@@ -9,7 +9,9 @@
  * si_landing_pads (every landing pad of hand-written LSDAs found, a window never covering one,
  * and corrupt or truncated unwind data read without a single byte outside the mapped view).
  * The plan invariants are also checked over the whole text of this machine's libc.so.6 and
- * ld.so, with their landing pads.  Usage: unit_tests [analyse|plan|relocate|emit|landing|
+ * ld.so, with their landing pads.  si_plan_valid, the library's own statement of the rule, must
+ * accept every plan si_plan makes and refuse hand-made wrong ones, each for its reason;
+ * check_plan below is this file's independent statement of the same invariants.  Usage: unit_tests [analyse|plan|relocate|emit|landing|
  * system|all].  It only reads live text; the only code it runs is code it relocated into its
  * own mapping.  It must never patch anything.
  */
@@ -178,6 +180,12 @@ check_plan(const char *what, const struct si_analysis *a, const struct si_patch 
 			      (unsigned long)q->start, (unsigned long)q->end);
 			CHECK(q->end - q->start >= 5, "%s %#lx: window of %lu bytes cannot hold a jmp rel32",
 			      what, sa, (unsigned long)(q->end - q->start));
+			/* what patch.c writes it with, and what its trampoline has room for */
+			CHECK(q->end - q->start <= sizeof(((struct si_write *)0)->bytes),
+			      "%s %#lx: window of %lu bytes does not fit a struct si_write", what, sa,
+			      (unsigned long)(q->end - q->start));
+			CHECK(q->last - q->first <= SI_MAX_WINDOW_INSNS,
+			      "%s %#lx: window of %zu instructions", what, sa, q->last - q->first);
 			CHECK(!plan_threads || f->len >= 5, "%s %#lx: with threads running, the window's "
 			      "first instruction (%u bytes) leaves a boundary inside the jump", what, sa,
 			      f->len);
@@ -187,8 +195,17 @@ check_plan(const char *what, const struct si_analysis *a, const struct si_patch 
 				if (i != q->first)
 					CHECK(!(in->flags & SI_INSN_TARGET),
 					      "%s %#lx: window covers the jump target %#lx", what, sa, ia);
+				if (i != q->first)
+					CHECK(in->addr == in[-1].addr + in[-1].len,
+					      "%s %#lx: a gap in the window before %#lx", what, sa, ia);
+				if (i + 1 != q->last)
+					CHECK(!(in->flags & SI_INSN_NO_FALLTHROUGH),
+					      "%s %#lx: window goes on after %#lx, which does not fall "
+					      "through", what, sa, ia);
 				if (i == sys)
 					continue;
+				CHECK(i == q->first || !(in->flags & SI_INSN_ENDBR),
+				      "%s %#lx: window moves the endbr64 at %#lx", what, sa, ia);
 				CHECK(!(in->flags & SI_INSN_SYSCALL),
 				      "%s %#lx: window holds a second syscall at %#lx", what, sa, ia);
 				CHECK(!(in->flags & SI_INSN_CALL), "%s %#lx: window moves the call at %#lx",
@@ -249,11 +266,18 @@ check_plan(const char *what, const struct si_analysis *a, const struct si_patch 
 	free(r);
 }
 
+/* si_plan, and si_plan_valid on what it made: the planner keeps the rule it states. */
 static struct si_patch *
 plan(const struct si_analysis *a)
 {
 	struct si_patch *p = calloc(a->n_syscalls + 1, sizeof(*p));
 	si_plan(a, p, plan_threads);
+	const char *why = NULL;
+	size_t site = SIZE_MAX;
+	bool valid = si_plan_valid(a, p, a->n_syscalls, plan_threads, &why, &site);
+	CHECK(valid, "si_plan_valid refused a plan of si_plan%s: site %#lx: %s",
+	      plan_threads ? " (threads)" : "",
+	      (unsigned long)(site < a->n_syscalls ? p[site].syscall_addr : 0), why ? why : "?");
 	return p;
 }
 
@@ -519,6 +543,21 @@ set_window(const struct si_analysis *a, struct si_patch *q, size_t first, size_t
 	q->end = a->insns[last - 1].addr + a->insns[last - 1].len;
 }
 
+/* Whether plan p, its patch of the site at addr made the window [first, last), is valid. */
+static bool
+valid_with_window(const struct si_analysis *a, const struct si_patch *p, uint64_t addr,
+		  size_t first, size_t last, bool threads)
+{
+	struct si_patch *c = calloc(a->n_syscalls + 1, sizeof(*c));
+	memcpy(c, p, a->n_syscalls * sizeof(*c));
+	for (size_t k = 0; k < a->n_syscalls; k++)
+		if (c[k].syscall_addr == addr)
+			set_window(a, &c[k], first, last);
+	bool ok = si_plan_valid(a, c, a->n_syscalls, threads, NULL, NULL);
+	free(c);
+	return ok;
+}
+
 /* The invariant checker itself catches broken plans (so its silence above means something). */
 static void
 test_plan_checker(void)
@@ -577,6 +616,249 @@ test_plan_checker(void)
 	expect_rejected("a call in a window", &a, p);
 	free(p);
 	si_analysis_free(&a);
+}
+
+/* ---- si_plan_valid on hand-made wrong plans: each refused, for its own reason */
+
+static struct si_patch *
+copy_plan(const struct si_analysis *a, const struct si_patch *p)
+{
+	struct si_patch *c = calloc(a->n_syscalls + 1, sizeof(*c));
+	memcpy(c, p, a->n_syscalls * sizeof(*c));
+	return c;
+}
+
+/* An analysis with its own copy of the instructions, to change their flags. */
+static struct si_analysis
+copy_analysis(const struct si_analysis *a)
+{
+	struct si_analysis c = *a;
+	c.insns = malloc(a->n_insns * sizeof(*c.insns));
+	memcpy(c.insns, a->insns, a->n_insns * sizeof(*c.insns));
+	return c;
+}
+
+/*
+ * si_plan_valid must refuse the n patches p (with `threads`) saying something that holds
+ * `keyword`; with `oracle`, check_plan must find it wrong too (the rules it states).
+ */
+static void
+expect_invalid(const char *what, const struct si_analysis *a, struct si_patch *p, size_t n,
+	       bool threads, const char *keyword, bool oracle)
+{
+	const char *why = NULL;
+	size_t site = SIZE_MAX;
+	bool ok = si_plan_valid(a, p, n, threads, &why, &site);
+	CHECK(!ok, "si_plan_valid accepted %s", what);
+	CHECK(ok || (why && strstr(why, keyword)), "si_plan_valid refused %s, but saying \"%s\"",
+	      what, why ? why : "(nothing)");
+	if (!ok)
+		printf("  refused %s: %s\n", what, why ? why : "(nothing)");
+	if (oracle) {
+		bool saved = plan_threads;
+		plan_threads = threads;
+		expect_rejected(what, a, p);
+		plan_threads = saved;
+	}
+}
+
+/*
+ * A window around some site of a, of at most 13 instructions and (when len is not 0) of len
+ * bytes, that si_plan_valid refuses saying `keyword`: plan p with that window in *out (a
+ * copy).  For the rules that need a certain shape of code rather than a certain site.
+ */
+static bool
+find_refused_window(const struct si_analysis *a, const struct si_patch *p, bool threads,
+		    const char *keyword, uint64_t len, struct si_patch **out)
+{
+	struct si_patch *c = copy_plan(a, p);
+	for (size_t k = 0; k < a->n_syscalls; k++) {
+		size_t sys = a->syscalls[k];
+		for (size_t f = sys > 6 ? sys - 6 : 0; f <= sys; f++)
+			for (size_t l = sys + 1; l <= sys + 7 && l <= a->n_insns; l++) {
+				const struct si_insn *e = &a->insns[l - 1];
+				if (len && e->addr + e->len - a->insns[f].addr != len)
+					continue;
+				memcpy(c, p, a->n_syscalls * sizeof(*c));
+				set_window(a, &c[k], f, l);
+				const char *why = NULL;
+				if (!si_plan_valid(a, c, a->n_syscalls, threads, &why, NULL) &&
+				    why && strstr(why, keyword)) {
+					*out = c;
+					return true;
+				}
+			}
+	}
+	free(c);
+	return false;
+}
+
+/* find_refused_window, then expect_invalid on what it found. */
+static void
+expect_window_invalid(const char *what, const struct si_analysis *a, const struct si_patch *p,
+		      bool threads, const char *keyword, uint64_t len, bool oracle)
+{
+	struct si_patch *c = NULL;
+	bool found = find_refused_window(a, p, threads, keyword, len, &c);
+	CHECK(found, "no window of this code is refused for \"%s\" (%s)", keyword, what);
+	if (found)
+		expect_invalid(what, a, c, a->n_syscalls, threads, keyword, oracle);
+	free(c);
+}
+
+/* A padding patch of site k, to pad. */
+static void
+set_padding(const struct si_analysis *a, struct si_patch *q, size_t sys, uint64_t pad)
+{
+	q->method = SI_PATCH_JMP_PADDING;
+	q->first = sys;
+	q->last = sys + 1;
+	q->start = a->insns[sys].addr;
+	q->end = q->start + a->insns[sys].len;
+	q->pad_addr = pad;
+}
+
+static void
+test_plan_valid(void)
+{
+	struct si_analysis a;
+	struct si_patch *p, *c;
+	const uint64_t *m = u_basic_marks;
+	uint64_t bs[] = { A(u_basic_start), A(u_basic_f2), A(u_basic_f3) };
+	analyse(u_basic_start, u_basic_end, bs, 3, &a);
+	p = plan(&a);
+	size_t n = a.n_syscalls, sys1 = si_insn_at(&a, m[0]), sys2 = si_insn_at(&a, m[1]),
+	       tgt = si_insn_at(&a, m[2]);
+	CHECK(n == 2 && p[0].method == SI_PATCH_JMP_PADDING && p[0].pad_addr == m[8] &&
+	      p[1].method == SI_PATCH_JMP_PADDING, "basic: the plan these cases start from changed");
+
+	c = copy_plan(&a, p);
+	set_window(&a, &c[1], sys2, tgt + 1);		/* syscall, jnz, neg, ret (the target) */
+	expect_invalid("a window over a jump target", &a, c, n, false, "jump target", true);
+	memcpy(c, p, n * sizeof(*c));
+	set_window(&a, &c[0], sys1, sys1 + 1);
+	expect_invalid("a window of the syscall alone", &a, c, n, false, "shorter", true);
+	memcpy(c, p, n * sizeof(*c));
+	set_window(&a, &c[1], sys2 - 1, sys2 + 1);
+	c[1].start++;					/* inside the mov */
+	expect_invalid("a window from inside an instruction", &a, c, n, false, "not its instr",
+		       true);
+	memcpy(c, p, n * sizeof(*c));
+	set_window(&a, &c[1], sys2 - 1, sys2 + 1);
+	c[1].last++;					/* first/last and start/end disagree */
+	expect_invalid("a window whose instructions are not its bytes", &a, c, n, false,
+		       "not its instr", true);
+	memcpy(c, p, n * sizeof(*c));
+	c[1].start = a.insns[sys2 - 1].addr;
+	expect_invalid("a padding patch over more than its syscall", &a, c, n, false,
+		       "exactly its syscall", true);
+	memcpy(c, p, n * sizeof(*c));
+	set_padding(&a, &c[1], sys2, a.insns[sys2 + 1].addr);	/* the jnz after it */
+	expect_invalid("a padding jump over live code", &a, c, n, false, "fewer than 5", true);
+	memcpy(c, p, n * sizeof(*c));
+	set_padding(&a, &c[1], sys2, m[5] + 1);		/* inside the lea */
+	expect_invalid("a padding jump inside an instruction", &a, c, n, false,
+		       "not start at an instruction", true);
+	memcpy(c, p, n * sizeof(*c));
+	set_padding(&a, &c[0], sys1, m[1] + 200);
+	expect_invalid("a padding jump out of rel8 reach", &a, c, n, false, "reach", true);
+	memcpy(c, p, n * sizeof(*c));
+	c[0].pad_addr = p[1].pad_addr;			/* both sites into the same padding */
+	expect_invalid("two padding jumps in the same bytes", &a, c, n, false, "overlap", true);
+	memcpy(c, p, n * sizeof(*c));
+	c[0].pad_addr = p[0].pad_addr + 1;		/* 10 int3 after a ret: the first is free */
+	expect_invalid("a padding jump past a free position nearer to its syscall", &a, c, n,
+		       false, "nearer", false);
+	memcpy(c, p, n * sizeof(*c));
+	c[1].method = (enum si_patch_method)7;
+	expect_invalid("an unknown method", &a, c, n, false, "unknown method", true);
+	memcpy(c, p, n * sizeof(*c));
+	c[1].method = SI_PATCH_NONE;
+	c[1].reason = NULL;
+	expect_invalid("an unpatched site without a reason", &a, c, n, false, "reason", true);
+	memcpy(c, p, n * sizeof(*c));
+	c[0].syscall_addr++;
+	expect_invalid("a patch that is not at its site", &a, c, n, false, "not at its site",
+		       true);
+	expect_invalid("one patch fewer than sites", &a, p, n - 1, false, "one patch per", false);
+
+	/* the same bytes, other flags: what the analysis says decides */
+	struct si_analysis b = copy_analysis(&a);
+	size_t pi = si_insn_at(&a, p[0].pad_addr), before = pi - 1;	/* the ret before */
+	CHECK(has(&a, before, SI_INSN_NO_FALLTHROUGH), "basic: no ret before the int3 fill");
+	b.insns[before].flags &= (uint16_t)~SI_INSN_NO_FALLTHROUGH;
+	expect_invalid("a padding jump after an instruction that falls through", &b, p, n, false,
+		       "reached", true);
+	memcpy(b.insns, a.insns, a.n_insns * sizeof(*b.insns));
+	b.insns[pi].flags |= SI_INSN_TARGET;
+	expect_invalid("a padding jump over a jump target", &b, p, n, false, "jump target", true);
+	/* a window the code allows ([mov, syscall] of site 2), each of its rules broken in turn */
+	memcpy(b.insns, a.insns, a.n_insns * sizeof(*b.insns));
+	memcpy(c, p, n * sizeof(*c));
+	set_window(&a, &c[1], sys2 - 1, sys2 + 1);
+	CHECK(si_plan_valid(&a, c, n, false, NULL, NULL), "basic: the window [mov, syscall] "
+	      "of site 2 is refused: the cases below test nothing");
+	static const struct { uint16_t flag; const char *what, *keyword; } broken[] = {
+		{ SI_INSN_INVALID, "undecodable bytes in a window", "do not decode" },
+		{ SI_INSN_CALL, "a call in a window", "call" },
+		{ SI_INSN_UNMOVABLE, "an unmovable instruction in a window", "cannot be moved" },
+		{ SI_INSN_NO_FALLTHROUGH, "a window going on after an instruction that does not "
+		  "fall through", "does not fall through" },
+		{ SI_INSN_SYSCALL, "two syscalls in a window", "second syscall" },
+	};
+	for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+		memcpy(b.insns, a.insns, a.n_insns * sizeof(*b.insns));
+		b.insns[sys2 - 1].flags |= broken[i].flag;
+		expect_invalid(broken[i].what, &b, c, n, false, broken[i].keyword, true);
+	}
+	memcpy(b.insns, a.insns, a.n_insns * sizeof(*b.insns));
+	set_window(&a, &c[1], sys2, sys2 + 3);		/* syscall, jnz, neg */
+	b.insns[sys2 + 2].flags |= SI_INSN_ENDBR;
+	expect_invalid("an endbr64 inside a window", &b, c, n, false, "endbr64", true);
+	set_window(&a, &c[1], sys2 - 2, sys2 + 1);	/* lea, mov, syscall: [mov, syscall] does */
+	expect_invalid("a window larger than needed", &a, c, n, false, "smaller window", false);
+	free(b.insns);
+	free(c);
+	free(p);
+	si_analysis_free(&a);
+
+	/* windows of real shapes, found in the code */
+	uint64_t us[] = { A(u_busy_start) };
+	analyse(u_busy_start, u_busy_end, us, 1, &a);
+	p = plan(&a);
+	size_t s0 = a.syscalls[0];
+	c = copy_plan(&a, p);
+	set_window(&a, &c[0], s0 - 1, s0 + 2);		/* mov, syscall, syscall */
+	expect_invalid("two syscalls in one window", &a, c, a.n_syscalls, false, "second syscall",
+		       true);
+	free(c);
+	expect_window_invalid("a window past a jmp", &a, p, false, "does not fall through", 0,
+			      true);
+	expect_window_invalid("a window of 12 instructions", &a, p, false, "more instructions", 0,
+			      true);
+	free(p);
+	si_analysis_free(&a);
+
+	uint64_t cs[] = { A(u_calls_start), A(u_calls_f2), A(u_calls_f3) };
+	analyse(u_calls_start, u_calls_end, cs, 3, &a);
+	p = plan(&a);
+	c = copy_plan(&a, p);
+	set_window(&a, &c[0], a.syscalls[0] - 1, a.syscalls[0] + 1);	/* call, syscall */
+	expect_invalid("a call in a window", &a, c, a.n_syscalls, false, "call", true);
+	free(c);
+	free(p);
+	si_analysis_free(&a);
+
+	/* with other threads running, a window must start with 5 bytes or more */
+	uint64_t ss[] = { A(u_short_start) };
+	analyse(u_short_start, u_short_end, ss, 1, &a);
+	p = plan(&a);		/* plan_threads is false here: a window from the 2-byte mov */
+	expect_invalid("a window starting with a 2-byte instruction, threads running", &a, p,
+		       a.n_syscalls, true, "other threads", true);
+	/* (a window longer than a patch write holds: in libc, test_system) */
+	free(p);
+	si_analysis_free(&a);
+	printf("plan rule: done\n");
 }
 
 static void
@@ -676,6 +958,7 @@ test_plan(void)
 	}
 	plan_threads = false;
 	test_plan_checker();
+	test_plan_valid();
 	printf("plan: done\n");
 }
 
@@ -1121,7 +1404,8 @@ test_landing(void)
 		      (unsigned long)(site ? site->start : 0), (unsigned long)(site ? site->end : 0),
 		      (unsigned long)pad);
 		size_t i = si_insn_at(&a, pad), sys = si_insn_at(&a, pat_lsda_sites[0]);
-		bool covering_ok = sys != SIZE_MAX && si_window_ok(&a, sys, sys + 2, sys, false);
+		bool covering_ok = sys != SIZE_MAX &&
+				   valid_with_window(&a, q, pat_lsda_sites[0], sys, sys + 2, false);
 		if (with_eh) {
 			CHECK(has(&a, i, SI_INSN_TARGET), "pat_lsda: landing pad not a target");
 			CHECK(!covering_ok, "pat_lsda: a window over the landing pad is accepted");
@@ -1166,6 +1450,10 @@ each_object(struct dl_phdr_info *info, size_t size, void *data)
 		plan_threads = false;
 		p = plan(&a);
 		check_plan(base, &a, p, n);
+		/* what a review of damaged plan files found accepted: a window of 42 bytes */
+		if (!strcmp(base, "libc.so.6"))
+			expect_window_invalid("a window of 42 bytes in libc", &a, p, false, "longer",
+					      42, true);
 		size_t emitted = 0;
 		uint64_t out = A(s) + ph->p_memsz + (1ULL << 20);
 		for (size_t i = 0; i < a.n_syscalls; i++)

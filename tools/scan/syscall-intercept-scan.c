@@ -17,8 +17,9 @@
  * many lie in the code the analysis decodes, and each one that a plan made without knowing
  * landing pads would have covered (the bug they prevent), checking that the analysis marked
  * every pad in decoded code as a target; --threads plans as the library does when other
- * threads run while it patches.  It only reads the files: it must never write to them or run
- * them.
+ * threads run while it patches.  Every plan it makes is held to the library's rule for plans
+ * (si_plan_valid); one that breaks it is reported and makes the exit status 2.  It only reads
+ * the files: it must never write to them or run them.
  */
 #define _GNU_SOURCE
 #include "intercept.h"
@@ -64,6 +65,22 @@ struct counts {
 };
 
 static bool opt_summary, opt_check, opt_quiet, opt_pads, opt_threads;
+static size_t invalid_plans;	/* plans si_plan_valid refused: a planner bug, exit status 2 */
+
+/* Holds a plan the planner just made to the library's rule for plans (si_plan_valid). */
+static void
+check_plan_rule(const struct file *f, const struct si_analysis *a, const struct si_patch *p,
+		const char *what)
+{
+	const char *why = NULL;
+	size_t k = SIZE_MAX;
+	if (si_plan_valid(a, p, a->n_syscalls, opt_threads, &why, &k))
+		return;
+	invalid_plans++;
+	fprintf(stderr, "syscall-intercept-scan: %s: the %s breaks the plan rule at site 0x%lx: "
+		"%s\n", f->path, what, (unsigned long)(k < a->n_syscalls ? p[k].syscall_addr : 0),
+		why);
+}
 
 static void
 add_start(struct starts *s, uint64_t addr)
@@ -242,6 +259,7 @@ check_pads(const struct file *f, const struct si_code *code, const struct starts
 		exit(2);
 	}
 	si_plan(&old, plan, opt_threads);
+	check_plan_rule(f, &old, plan, "plan made without landing pads");
 	for (size_t k = 0; k < f->n_pads; k++) {
 		uint64_t pad = f->pads[k];
 		if (pad < code->addr || pad >= code->addr + code->len)
@@ -304,6 +322,7 @@ scan_segment(const struct file *f, const Elf64_Phdr *p, const struct starts *s, 
 		exit(2);
 	}
 	si_plan(&a, plan, opt_threads);
+	check_plan_rule(f, &a, plan, "plan");
 	uint64_t area = (p->p_vaddr + p->p_memsz + 0xffff) & ~(uint64_t)0xfff;
 	struct si_object obj;
 	memset(&obj, 0, sizeof(obj));
@@ -529,5 +548,10 @@ main(int argc, char **argv)
 		status = 1;
 	if (opt_check && total.unpatched)
 		status = 1;
+	if (invalid_plans) {
+		fprintf(stderr, "syscall-intercept-scan: %zu plans break the plan rule\n",
+			invalid_plans);
+		status = 2;
+	}
 	return status;
 }
