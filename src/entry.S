@@ -134,25 +134,27 @@
 .endm
 
 /*
- * r11 = the 16-byte aligned top of where the frame goes, rsp = R, \tmp a free register (not
- * r11).  The first store is the record of a level when r11 is a level's top: the claim.  The
- * mark, written last, tells stack.c the frame is complete.
+ * \top = the 16-byte aligned top of where the frame goes, \site = the site, rsp = R.  The first
+ * store is the record of a level when \top is a level's top: the claim.  The mark, written
+ * last, tells stack.c the frame is complete.  The result slot is filled by the paths that use
+ * it (the vfork-post entry's rax is the result).
  */
-.macro BUILD_FRAME tmp=%rcx
-	mov %rsp, FRAME_PROG_RSP-FRAME_SIZE(%r11)
-	mov %rbp, FRAME_RBP-FRAME_SIZE(%r11)
-	mov %rax, FRAME_NR-FRAME_SIZE(%r11)
-	mov %rax, FRAME_RESULT-FRAME_SIZE(%r11)
-	mov %rdi, FRAME_RDI-FRAME_SIZE(%r11)
-	mov %rsi, FRAME_RSI-FRAME_SIZE(%r11)
-	mov %rdx, FRAME_RDX-FRAME_SIZE(%r11)
-	mov %r10, FRAME_R10-FRAME_SIZE(%r11)
-	mov %r8, FRAME_R8-FRAME_SIZE(%r11)
-	mov %r9, FRAME_R9-FRAME_SIZE(%r11)
-	mov PROG_SITE(%rsp), \tmp
-	mov \tmp, FRAME_SITE-FRAME_SIZE(%r11)
-	mov %rsp, FRAME_MARK-FRAME_SIZE(%r11)
-	lea -FRAME_SIZE(%r11), %rsp
+.macro BUILD_FRAME top=%r11, site=%rcx, result=0
+	mov %rsp, FRAME_PROG_RSP-FRAME_SIZE(\top)
+	mov %rbp, FRAME_RBP-FRAME_SIZE(\top)
+	mov %rax, FRAME_NR-FRAME_SIZE(\top)
+.if \result
+	mov %rax, FRAME_RESULT-FRAME_SIZE(\top)
+.endif
+	mov %rdi, FRAME_RDI-FRAME_SIZE(\top)
+	mov %rsi, FRAME_RSI-FRAME_SIZE(\top)
+	mov %rdx, FRAME_RDX-FRAME_SIZE(\top)
+	mov %r10, FRAME_R10-FRAME_SIZE(\top)
+	mov %r8, FRAME_R8-FRAME_SIZE(\top)
+	mov %r9, FRAME_R9-FRAME_SIZE(\top)
+	mov \site, FRAME_SITE-FRAME_SIZE(\top)
+	mov %rsp, FRAME_MARK-FRAME_SIZE(\top)
+	lea -FRAME_SIZE(\top), %rsp
 	CFA_VIA_RSP
 	mov %rsp, %rbp
 	CFA_VIA_RBP
@@ -163,7 +165,6 @@
  * Vector state save/restore, one pair per CPU level; rsp is 64-byte aligned afterwards.
  * Restores must keep rax and rdx.  MXCSR and the x87 control word are reloaded unconditionally:
  * ldmxcsr/fldcw are cheap, while reading MXCSR again to compare (stmxcsr) costs ~4 ns here.
- * None of them may touch rcx: the clone child's path keeps the clone flags there.
  */
 .macro SAVE_CTRL ctrl
 	stmxcsr \ctrl(%rsp)
@@ -246,26 +247,27 @@
 .macro ENTER_FAST tag, save, dispatch, post=0
 	pushfq				/* [R + 8] RFLAGS, before anything changes them */
 	.cfi_adjust_cfa_offset 8
-	push %r11			/* [R] the site; r11 is scratch from here */
+	push %r11			/* [R] the site */
 	.cfi_adjust_cfa_offset 8
 .if \post
 	test %rax, %rax
 	jz .Lretry_\tag			/* the child */
 	call si_stack_vfork_release	/* the parent, its child gone */
+	mov PROG_SITE(%rsp), %r11
 .endif
-.Lretry_\tag:
+.Lretry_\tag:				/* r11 = the site */
 	mov si_stack@gottpoff(%rip), %rcx
-	mov %fs:STK_FAST(%rcx), %r11	/* the reservation, or 0: go the slow way */
-	mov %rsp, %rcx
-	sub %r11, %rcx
-	cmp $STK_MAP, %rcx
-	jb .Lhere_\tag			/* already on a library stack: stay on it */
-	test %r11, %r11
+	mov %fs:STK_FAST(%rcx), %rcx	/* the reservation, or 0: go the slow way */
+	test %rcx, %rcx
 	jz .Lslow_\tag
-	cmpq $0, STK_MAP-STK_RECORD(%r11)
-	jne .Lslow_\tag			/* level 0 taken */
-	add $STK_MAP, %r11		/* level 0's top */
-	BUILD_FRAME
+	/*
+	 * Level 0 free: RSP cannot be on it (a level nobody owns runs no code), and if it is on
+	 * another level, level 0 is as good as any free one.
+	 */
+	cmpq $0, STK_MAP-STK_RECORD(%rcx)
+	jne .Lslow_\tag			/* level 0 taken, or RSP on a library stack */
+	add $STK_MAP, %rcx		/* level 0's top */
+	BUILD_FRAME %rcx, %r11, \post
 .Lbuilt_\tag:
 	\save
 	mov %rbp, %rdi
@@ -280,9 +282,14 @@
 	CFA_AT_R
 .Lslow_\tag:
 	mov si_stack@gottpoff(%rip), %rcx
+	mov %fs:STK_BASE(%rcx), %r11
+	mov %rsp, %rcx
+	sub %r11, %rcx
+	cmp $STK_MAP, %rcx
+	jb .Lhere_\tag			/* already on a library stack: stay on it */
+	mov si_stack@gottpoff(%rip), %rcx
 	testl $STK_SHARED, %fs:STK_FLAGS(%rcx)
 	jnz .Lhere_\tag			/* another thread runs on this TLS: no level is ours */
-	mov %fs:STK_BASE(%rcx), %r11
 	test %r11, %r11
 	jz .Lalloc_\tag
 	/* The first free level: never made read-write yet, or its record 0. */
@@ -312,7 +319,8 @@
 	.cfi_adjust_cfa_offset 8
 3:	pop %rax
 	.cfi_adjust_cfa_offset -8
-	BUILD_FRAME
+	mov PROG_SITE(%rsp), %rcx
+	BUILD_FRAME result=\post
 	mov %rbp, %rdi
 	call si_stack_check		/* frees levels that longjmp left behind */
 	jmp .Lbuilt_\tag
@@ -321,7 +329,8 @@
 .Lhere_check_\tag:
 	mov %rsp, %r11
 	and $-16, %r11
-	BUILD_FRAME
+	mov PROG_SITE(%rsp), %rcx
+	BUILD_FRAME result=\post
 	mov %rbp, %rdi
 	call si_stack_check
 	jmp .Lbuilt_\tag
@@ -330,13 +339,15 @@
 .Lhere_\tag:				/* the frame right below, on the stack we are on */
 	mov %rsp, %r11
 	and $-16, %r11
-	BUILD_FRAME
+	mov PROG_SITE(%rsp), %rcx
+	BUILD_FRAME result=\post
 	jmp .Lbuilt_\tag
 
 	CFA_AT_R
 .Lalloc_\tag:				/* this thread's first need of a library stack */
 	call si_stack_alloc		/* r11 = the reservation, or 0 */
 	test %r11, %r11
+	mov PROG_SITE(%rsp), %r11	/* as .Lretry wants it (mov keeps the flags) */
 	jnz .Lretry_\tag
 .if \post
 	jmp .Lhere_\tag
@@ -566,11 +577,15 @@
 	push %r11			/* R, as at any entry */
 	mov %rsp, %r11
 	and $-16, %r11
-	BUILD_FRAME %rax
+	sub $16, %r11			/* the frame below [R - 8], where the flags wait */
+	mov %rcx, -8(%rsp)
+	mov PROG_SITE(%rsp), %rcx
+	BUILD_FRAME
 	movq $0, FRAME_RESULT(%rbp)
 	\save
 	mov %rbp, %rdi
-	mov %rcx, %rsi
+	mov FRAME_PROG_RSP(%rbp), %rsi
+	mov -8(%rsi), %rsi		/* the clone flags */
 	call si_dispatch_clone_child
 	jmp .Lreturn_\name
 
