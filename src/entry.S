@@ -80,6 +80,7 @@
  */
 #include "entry_layout.h"
 
+#define NR_write	1
 #define NR_mmap		9
 #define NR_mprotect	10
 #define NR_munmap	11
@@ -89,30 +90,41 @@
 #define NR_vfork	58
 #define NR_exit		60
 #define NR_clone3	435
-#define NR_write	1
 
 	.text
 
-/* DWARF register numbers */
+/* DWARF register numbers, and DW_OP_breg0 (breg<n> = DW_OP_BREG + n) */
 #define DW_RDX	1
+#define DW_RCX	2
+#define DW_RBX	3
 #define DW_RSI	4
 #define DW_RDI	5
 #define DW_RBP	6
 #define DW_R8	8
 #define DW_R9	9
 #define DW_R10	10
+#define DW_R11	11
+#define DW_OP_BREG 0x70
 
-#if FRAME_PROG_RSP != 88 || PROG_CFA != 24 || FRAME_R9 != 64
+#if FRAME_PROG_RSP != 88 || PROG_CFA != 16 || FRAME_R9 != 64 || FRAME_RBX != 80 || \
+    FRAME_SIZE != 96
 #error "the CFI escapes below encode these offsets"
 #endif
 
-/* CFA = [rsp + FRAME_PROG_RSP] + PROG_CFA, while rsp points at the frame */
-.macro CFA_VIA_RSP
-	.cfi_escape 0x0f, 6, 0x77, 0xd8, 0x00, 0x06, 0x23, 0x18
+/*
+ * CFA = [\breg + \off] + PROG_CFA: \off the frame's FRAME_PROG_RSP from that register, as a
+ * two-byte SLEB128 (0xd8 0x00 = 88, 0xe0 0x00 = 96).  rbx is kept at the frame's FRAME_RBX.
+ */
+.macro CFA_VIA breg, off0, off1, rbx0, rbx1
+	.cfi_escape 0x0f, 6, \breg, \off0, \off1, 0x06, 0x23, PROG_CFA
+	.cfi_escape 0x10, DW_RBX, 3, \breg, \rbx0, \rbx1
 .endm
-/* the same through rbp, and where each register the frame holds is kept */
+/* rsp or rbp pointing at the frame; with rbp, where each register the frame holds is kept */
+.macro CFA_VIA_RSP
+	CFA_VIA 0x77, 0xd8, 0x00, 0xd0, 0x00
+.endm
 .macro CFA_VIA_RBP
-	.cfi_escape 0x0f, 6, 0x76, 0xd8, 0x00, 0x06, 0x23, 0x18
+	CFA_VIA 0x76, 0xd8, 0x00, 0xd0, 0x00
 	.cfi_escape 0x10, DW_RBP, 2, 0x76, FRAME_RBP
 	.cfi_escape 0x10, DW_RDI, 2, 0x76, FRAME_RDI
 	.cfi_escape 0x10, DW_RSI, 2, 0x76, FRAME_RSI
@@ -121,10 +133,23 @@
 	.cfi_escape 0x10, DW_R8, 2, 0x76, FRAME_R8
 	.cfi_escape 0x10, DW_R9, 3, 0x76, 0xc0, 0x00
 .endm
-/* on the interrupted stack, at R + off, with the program's registers in place */
+/* on the interrupted stack, RSP = R + \off, every program register in place */
 .macro CFA_AT_R off=0
 	.cfi_def_cfa %rsp, PROG_CFA+\off
+	.cfi_offset %rip, -8
+	.cfi_restore %rbx
 	.cfi_restore %rbp
+	.cfi_restore %rdi
+	.cfi_restore %rsi
+	.cfi_restore %rdx
+	.cfi_restore %r10
+	.cfi_restore %r8
+	.cfi_restore %r9
+.endm
+/* on the library stack, rbp = the frame, the argument registers reloaded from it */
+.macro CFA_FRAME_ARGS_BACK
+	CFA_VIA_RBP
+	.cfi_offset %rip, -8
 	.cfi_restore %rdi
 	.cfi_restore %rsi
 	.cfi_restore %rdx
@@ -134,13 +159,14 @@
 .endm
 
 /*
- * \top = the 16-byte aligned top of where the frame goes, \site = the site, rsp = R.  The first
- * store is the record of a level when \top is a level's top: the claim.  The mark, written
- * last, tells stack.c the frame is complete.  The result slot is filled by the paths that use
- * it (the vfork-post entry's rax is the result).
+ * The frame at \top - FRAME_SIZE (\top 16-byte aligned, \dw its DWARF number), with rsp = R and
+ * \site the site.  The first store claims a level when \top is a level's top (its record
+ * becomes REC_BUILDING); the last one, R, tells stack.c the frame is complete.  Then rsp and
+ * rbp move to the frame, and rbx takes R.  The result slot is filled here only for the
+ * vfork-post entry, whose rax is a result; the other paths that use it fill it themselves.
  */
-.macro BUILD_FRAME top=%r11, site=%rcx, result=0
-	mov %rsp, FRAME_PROG_RSP-FRAME_SIZE(\top)
+.macro BUILD_FRAME top, site, dw, result=0
+	movq $REC_BUILDING, FRAME_PROG_RSP-FRAME_SIZE(\top)
 	mov %rbp, FRAME_RBP-FRAME_SIZE(\top)
 	mov %rax, FRAME_NR-FRAME_SIZE(\top)
 .if \result
@@ -153,7 +179,10 @@
 	mov %r8, FRAME_R8-FRAME_SIZE(\top)
 	mov %r9, FRAME_R9-FRAME_SIZE(\top)
 	mov \site, FRAME_SITE-FRAME_SIZE(\top)
-	mov %rsp, FRAME_MARK-FRAME_SIZE(\top)
+	mov %rbx, FRAME_RBX-FRAME_SIZE(\top)
+	mov %rsp, %rbx			/* R, kept through the C calls (rbx is callee-saved) */
+	.cfi_escape 0x10, DW_RBX, 2, DW_OP_BREG+\dw, (FRAME_RBX-FRAME_SIZE)&0x7f
+	mov %rsp, FRAME_PROG_RSP-FRAME_SIZE(\top)
 	lea -FRAME_SIZE(\top), %rsp
 	CFA_VIA_RSP
 	mov %rsp, %rbp
@@ -238,36 +267,29 @@
 .endm
 
 /*
- * From the trampoline's call to a built frame, then the C function \dispatch(frame) with the
- * vector state saved.  \tag names the labels; \post is 1 for the vfork-post entry (rax holds a
- * result, not a syscall number: without a library stack it never passes a syscall through).
- * Ends at .Lbuilt_\tag, the dispatcher's call; the paths that leave the fast one are emitted
- * by ENTER_SLOW after the function's main body.
+ * From the trampoline's call to the C function \dispatch(frame), the frame built and the vector
+ * state saved.  \tag names the labels; \post is 1 for the vfork-post entry (rax holds the vfork
+ * result).  The paths that leave the fast one are ENTER_SLOW's, emitted after the function's
+ * main body; they come back at .Lbuilt_\tag.
  */
 .macro ENTER_FAST tag, save, dispatch, post=0
-	pushfq				/* [R + 8] RFLAGS, before anything changes them */
-	.cfi_adjust_cfa_offset 8
-	push %r11			/* [R] the site */
+	pushfq				/* [R] = RFLAGS, before anything changes them */
 	.cfi_adjust_cfa_offset 8
 .if \post
 	test %rax, %rax
 	jz .Lretry_\tag			/* the child */
 	call si_stack_vfork_release	/* the parent, its child gone */
-	mov PROG_SITE(%rsp), %r11
 .endif
 .Lretry_\tag:				/* r11 = the site */
 	mov si_stack@gottpoff(%rip), %rcx
-	mov %fs:STK_FAST(%rcx), %rcx	/* the reservation, or 0: go the slow way */
-	test %rcx, %rcx
-	jz .Lslow_\tag
+	mov %fs:STK_FAST(%rcx), %rcx	/* level 0's top, or a record that is never free */
 	/*
 	 * Level 0 free: RSP cannot be on it (a level nobody owns runs no code), and if it is on
 	 * another level, level 0 is as good as any free one.
 	 */
-	cmpq $0, STK_MAP-STK_RECORD(%rcx)
-	jne .Lslow_\tag			/* level 0 taken, or RSP on a library stack */
-	add $STK_MAP, %rcx		/* level 0's top */
-	BUILD_FRAME %rcx, %r11, \post
+	cmpq $0, -STK_RECORD(%rcx)
+	jne .Lslow_\tag
+	BUILD_FRAME %rcx, %r11, DW_RCX, \post
 .Lbuilt_\tag:
 	\save
 	mov %rbp, %rdi
@@ -275,12 +297,14 @@
 .endm
 
 /*
- * The ways into a frame other than level 0, entered with rsp = R (CFA = R + 24), rcx and r11
- * scratch; each ends at .Lbuilt_\tag.
+ * The ways into a frame other than level 0: rsp = R, r11 = the site, rcx scratch.  The site
+ * goes below R first ([R - 8]), freeing r11; each way ends at .Lbuilt_\tag.
  */
 .macro ENTER_SLOW tag, post
 	CFA_AT_R
 .Lslow_\tag:
+	push %r11
+	.cfi_adjust_cfa_offset 8
 	mov si_stack@gottpoff(%rip), %rcx
 	mov %fs:STK_BASE(%rcx), %r11
 	mov %rsp, %rcx
@@ -319,37 +343,43 @@
 	.cfi_adjust_cfa_offset 8
 3:	pop %rax
 	.cfi_adjust_cfa_offset -8
-	mov PROG_SITE(%rsp), %rcx
-	BUILD_FRAME result=\post
+	pop %rcx			/* the site */
+	.cfi_adjust_cfa_offset -8
+	BUILD_FRAME %r11, %rcx, DW_R11, \post
 	mov %rbp, %rdi
 	call si_stack_check		/* frees levels that longjmp left behind */
 	jmp .Lbuilt_\tag
 
-	CFA_AT_R
-.Lhere_check_\tag:
+	CFA_AT_R 8
+.Lhere_check_\tag:			/* [R - 8] = the site */
+	pop %rcx
+	.cfi_adjust_cfa_offset -8
 	mov %rsp, %r11
 	and $-16, %r11
-	mov PROG_SITE(%rsp), %rcx
-	BUILD_FRAME result=\post
+	BUILD_FRAME %r11, %rcx, DW_R11, \post
 	mov %rbp, %rdi
 	call si_stack_check
 	jmp .Lbuilt_\tag
 
-	CFA_AT_R
+	CFA_AT_R 8
 .Lhere_\tag:				/* the frame right below, on the stack we are on */
+	pop %rcx
+	.cfi_adjust_cfa_offset -8
 	mov %rsp, %r11
 	and $-16, %r11
-	mov PROG_SITE(%rsp), %rcx
-	BUILD_FRAME result=\post
+	BUILD_FRAME %r11, %rcx, DW_R11, \post
 	jmp .Lbuilt_\tag
 
-	CFA_AT_R
+	CFA_AT_R 8
 .Lalloc_\tag:				/* this thread's first need of a library stack */
 	call si_stack_alloc		/* r11 = the reservation, or 0 */
 	test %r11, %r11
-	mov PROG_SITE(%rsp), %r11	/* as .Lretry wants it (mov keeps the flags) */
+	pop %r11			/* the site (pop keeps the flags) */
+	.cfi_adjust_cfa_offset -8
 	jnz .Lretry_\tag
 .if \post
+	push %r11
+	.cfi_adjust_cfa_offset 8
 	jmp .Lhere_\tag
 .else
 	/*
@@ -360,20 +390,18 @@
 	cmp $NR_rt_sigreturn, %rax
 	je 4f
 	cmp $NR_clone, %rax
-	je .Lhere_\tag
+	je 5f
 	cmp $NR_fork, %rax
-	je .Lhere_\tag
+	je 5f
 	cmp $NR_vfork, %rax
-	je .Lhere_\tag
+	je 5f
 	cmp $NR_clone3, %rax
-	je .Lhere_\tag
-	lea PROG_RFLAGS(%rsp), %rsp
-	.cfi_adjust_cfa_offset -PROG_RFLAGS
+	je 5f
+	mov %r11, -8(%rsp)		/* the site, where no signal frame goes (red zone) */
 	popfq
 	.cfi_adjust_cfa_offset -8
 	syscall				/* rax = result, r11 = RFLAGS as the kernel leaves it */
-	/* the site is 16 bytes below RSP: inside the red zone, no signal frame lands there */
-	mov PROG_SITE-PROG_RET(%rsp), %rcx
+	mov -16(%rsp), %rcx
 	mov SITE_RETURN_ADDR(%rcx), %rcx
 	ret
 	CFA_AT_R
@@ -381,8 +409,23 @@
 	.cfi_undefined %rip
 	syscall
 	ud2
-	.cfi_offset %rip, -8
+	CFA_AT_R
+5:	push %r11
+	.cfi_adjust_cfa_offset 8
+	jmp .Lhere_\tag
 .endif
+.endm
+
+/* Back on the interrupted stack at R, rbx and rbp the program's again, the level released. */
+.macro LEAVE_FRAME
+	mov %rbx, %rsp
+	.cfi_def_cfa %rsp, PROG_CFA
+	mov FRAME_RBX(%rbp), %rbx
+	.cfi_restore %rbx
+	mov %rbp, %rcx
+	mov FRAME_RBP(%rcx), %rbp
+	.cfi_restore %rbp
+	movq $0, FRAME_PROG_RSP(%rcx)	/* the level is free */
 .endm
 
 .macro ENTRY name, save, restore
@@ -411,13 +454,10 @@
 	.cfi_restore %r8
 	mov FRAME_R9(%rbp), %r9
 	.cfi_restore %r9
-	lea FRAME_MARK(%rbp), %r11
-	mov FRAME_PROG_RSP(%rbp), %rsp	/* back at R; the level stays ours until released */
+	mov %rbx, %rsp			/* back at R; the level stays ours until released */
 	.cfi_def_cfa %rsp, PROG_CFA
-	mov FRAME_RBP-FRAME_MARK(%r11), %rbp
-	.cfi_restore %rbp
-	movq $0, (%r11)			/* mark, then record: the level is free */
-	movq $0, FRAME_PROG_RSP-FRAME_MARK(%r11)
+	mov FRAME_RBX(%rbp), %rbx
+	.cfi_restore %rbx
 	/*
 	 * RFLAGS back as at the site.  popfq is slow (~6 ns); the arithmetic flags are restored
 	 * with sahf and an overflowing add instead, unless TF, DF or AC were set at the site (or
@@ -428,19 +468,22 @@
 	jnz 93f
 	cmpb $0, si_have_sahf(%rip)
 	je 93f
+	mov %r11d, %ecx
+	and $0x800, %ecx		/* OF */
+	shl $20, %ecx
+	add %ecx, %ecx			/* OF = the saved OF */
 	mov %rax, %rcx
-	mov %r11d, %eax
-	and $0x800, %eax		/* OF */
-	shl $20, %eax
-	add %eax, %eax			/* OF = the saved OF */
 	movzbl %r11b, %eax
 	xchg %al, %ah
 	sahf				/* SF ZF AF PF CF */
 	mov %rcx, %rax
 	.cfi_remember_state
-94:	pop %r11			/* site */
-	.cfi_adjust_cfa_offset -8
-	mov SITE_RETURN_ADDR(%r11), %rcx
+94:	mov FRAME_SITE(%rbp), %rcx
+	mov SITE_RETURN_ADDR(%rcx), %rcx	/* RCX as the kernel leaves it */
+	mov %rbp, %r11
+	mov FRAME_RBP(%r11), %rbp
+	.cfi_restore %rbp
+	movq $0, FRAME_PROG_RSP(%r11)	/* the level is free */
 	pop %r11			/* R11 = RFLAGS, as after a real syscall */
 	.cfi_adjust_cfa_offset -8
 	ret
@@ -451,9 +494,9 @@
 	.cfi_adjust_cfa_offset -8
 	jmp 94b
 
-	/* rax = syscall number, rdx = action; rsp = vector area, rbp = the frame */
 	CFA_VIA_RBP
-.Lspecial_\name:
+	.cfi_offset %rip, -8
+.Lspecial_\name:			/* rax = syscall number, rdx = action; rbp = the frame */
 	\restore
 	mov %rdx, %rcx
 	mov FRAME_RDI(%rbp), %rdi
@@ -468,85 +511,67 @@
 	.cfi_restore %r8
 	mov FRAME_R9(%rbp), %r9
 	.cfi_restore %r9
-	cmp $SI_ACTION_CLONE_STACK, %rcx
+	cmp $SI_ACTION_CLONE_STACK, %ecx
 	je .Lclone_stack_\name
-	cmp $SI_ACTION_EXIT, %rcx
+	cmp $SI_ACTION_EXIT, %ecx
 	je .Lexit_\name
-	/* The others run on the interrupted stack: back to R and release the level first. */
-	lea FRAME_MARK(%rbp), %r11
-	mov FRAME_PROG_RSP(%rbp), %rsp
-	.cfi_def_cfa %rsp, PROG_CFA
-	mov FRAME_RBP-FRAME_MARK(%r11), %rbp
-	.cfi_restore %rbp
-	movq $0, (%r11)
-	movq $0, FRAME_PROG_RSP-FRAME_MARK(%r11)
-	cmp $SI_ACTION_VFORK, %rcx
-	je .Lvfork_\name
-	cmp $SI_ACTION_SYSCALL, %rcx
-	je .Lsyscall_\name
-
-	/* SIGRETURN: with RSP at the signal frame; never returns. */
-	lea PROG_CFA+128(%rsp), %rsp
-	.cfi_undefined %rip
-	syscall
-	ud2
-	.cfi_def_cfa %rsp, PROG_CFA
-	.cfi_offset %rip, -8
-
-.Lvfork_\name:
+	mov FRAME_SITE(%rbp), %r11
+	cmp $SI_ACTION_SYSCALL, %ecx
+	jne 1f
 	/*
-	 * The syscall runs in the site's own vfork stub (emit.c), at the site's RSP with every
-	 * register as the program had it: the child returns there, and so does the parent once the
-	 * child has gone; the stub then calls \name\()_vfork_post below.  Unwinding from the stub is
-	 * described by the trampoline's own unwind info.
+	 * The syscall runs in the site's syscall stub (emit.c), at the site's RSP with every
+	 * register as the program had it; the stub returns to the trampoline's resume point, so
+	 * nothing of ours runs after the kernel returns.
+	 */
+	mov SITE_SYSCALL_STUB(%r11), %r11
+	jmp .Lto_stub_\name
+1:	cmp $SI_ACTION_VFORK, %ecx
+	jne .Lsigreturn_\name
+	/*
+	 * The syscall runs in the site's own vfork stub (emit.c), the same way: the child returns
+	 * there, and so does the parent once the child has gone; the stub then calls
+	 * \name\()_vfork_post below.  Unwinding from the stub is described by the trampoline's
+	 * own unwind info.
 	 */
 	mov si_sud_selector@gottpoff(%rip), %rcx
 	movb $0, %fs:(%rcx)		/* the safety net lets the stub's syscall through */
-	mov $SITE_VFORK_STUB, %ecx
-	jmp .Lto_stub_\name
+	mov SITE_VFORK_STUB(%r11), %r11
 
-.Lsyscall_\name:
-	/*
-	 * The syscall runs in the site's syscall stub (emit.c), the same way; the stub returns to
-	 * the trampoline's resume point, so nothing of ours runs after the kernel returns.
-	 */
-	mov $SITE_SYSCALL_STUB, %ecx
-
-.Lto_stub_\name:			/* rcx = where the site keeps the stub's address */
-	pop %r11			/* the site (the kernel sets r11 anyway) */
-	.cfi_adjust_cfa_offset -8
+.Lto_stub_\name:			/* r11 = the stub: run it at the site's RSP */
+	LEAVE_FRAME
 	popfq
 	.cfi_adjust_cfa_offset -8
 	lea 8+128(%rsp), %rsp		/* the site's own RSP */
 	.cfi_undefined %rip
-	jmp *(%r11,%rcx)
+	jmp *%r11
 
-	.cfi_def_cfa %rsp, 0
-	CFA_VIA_RBP
-	.cfi_restore %rdi
-	.cfi_restore %rsi
-	.cfi_restore %rdx
-	.cfi_restore %r10
-	.cfi_restore %r8
-	.cfi_restore %r9
-	.cfi_offset %rip, -8
+	CFA_FRAME_ARGS_BACK
+.Lsigreturn_\name:			/* with RSP at the signal frame; never returns */
+	LEAVE_FRAME
+	lea PROG_CFA+128(%rsp), %rsp
+	.cfi_undefined %rip
+	syscall
+	ud2
+
+	CFA_FRAME_ARGS_BACK
 .Lclone_stack_\name:
 	/*
 	 * The parent keeps its frame and its level: it waits in the syscall with rsp = the frame,
-	 * rbp and RFLAGS the program's.
+	 * rbp, rbx and RFLAGS the program's.
 	 */
 	mov %rbp, %rsp
 	CFA_VIA_RSP
 	.cfi_escape 0x10, DW_RBP, 2, 0x77, FRAME_RBP
-	mov FRAME_PROG_RSP(%rsp), %r11
-	pushq PROG_RFLAGS(%r11)
-	.cfi_escape 0x0f, 6, 0x77, 0xe0, 0x00, 0x06, 0x23, 0x18
+	pushq PROG_RFLAGS(%rbx)
+	CFA_VIA 0x77, 0xe0, 0x00, 0xd8, 0x00
 	.cfi_escape 0x10, DW_RBP, 2, 0x77, FRAME_RBP+8
 	popfq
 	CFA_VIA_RSP
 	.cfi_escape 0x10, DW_RBP, 2, 0x77, FRAME_RBP
 	mov FRAME_RBP(%rsp), %rbp
 	.cfi_restore %rbp
+	mov FRAME_RBX(%rsp), %rbx
+	.cfi_restore %rbx
 	syscall
 	mov %rax, %rcx			/* jrcxz: branch without touching RFLAGS */
 	jrcxz 7f
@@ -554,64 +579,57 @@
 7:	jmp .Lclone_child_\name
 8:	mov %rsp, %rbp
 	CFA_VIA_RBP
+	mov FRAME_PROG_RSP(%rbp), %rbx
 	mov %rax, FRAME_RESULT(%rbp)
 	\save
 	mov %rbp, %rdi
 	call si_dispatch_post
 	jmp .Lreturn_\name
 
+	.cfi_def_cfa %rsp, 0
+	.cfi_undefined %rip		/* the first frame of a new thread */
 .Lclone_child_\name:
 	/*
 	 * New stack: [rsp - 8] = site->resume, becomes our return address; [rsp - 16] = site,
 	 * [rsp - 24] = syscall number, [rsp - 32] = clone flags (the child must not read clone3's
 	 * struct: it lies in the parent's stack, which the parent may already have reused).  The
-	 * frame goes on this new stack: the child may share its parent's TLS, and so its levels.
+	 * frame goes on this new stack, below the flags: the child may share its parent's TLS,
+	 * and so its levels.
 	 */
-	.cfi_def_cfa %rsp, 0
-	.cfi_undefined %rip		/* the first frame of a new thread */
 	lea -8(%rsp), %rsp
 	mov -8(%rsp), %r11		/* site */
 	mov -16(%rsp), %rax		/* syscall number, for the frame; the result is 0 */
 	mov -24(%rsp), %rcx		/* clone flags (rcx is dead after syscall) */
-	pushfq
-	push %r11			/* R, as at any entry */
-	mov %rsp, %r11
-	and $-16, %r11
-	sub $16, %r11			/* the frame below [R - 8], where the flags wait */
+	pushfq				/* R */
 	mov %rcx, -8(%rsp)
-	mov PROG_SITE(%rsp), %rcx
-	BUILD_FRAME
+	mov %rsp, %rcx
+	and $-16, %rcx
+	sub $16, %rcx
+	BUILD_FRAME %rcx, %r11, DW_RCX
 	movq $0, FRAME_RESULT(%rbp)
 	\save
 	mov %rbp, %rdi
-	mov FRAME_PROG_RSP(%rbp), %rsi
-	mov -8(%rsi), %rsi		/* the clone flags */
+	mov -8(%rbx), %rsi		/* the clone flags */
 	call si_dispatch_clone_child
 	jmp .Lreturn_\name
 
-	.cfi_def_cfa %rsp, 0
-	CFA_VIA_RBP
-	.cfi_restore %rdi
-	.cfi_restore %rsi
-	.cfi_restore %rdx
-	.cfi_restore %r10
-	.cfi_restore %r8
-	.cfi_restore %r9
-	.cfi_offset %rip, -8
+	CFA_FRAME_ARGS_BACK
 .Lexit_\name:
 	/*
 	 * The thread's last syscall (stack.c allowed it): back on the interrupted stack, forget the
 	 * reservation (a signal before exit would make a new one), unmap it and exit, from our own
 	 * text so that the safety net lets both through.  Nothing here returns.
 	 */
-	mov FRAME_RBP(%rbp), %r11
-	mov FRAME_PROG_RSP(%rbp), %rsp
+	mov %rbx, %rsp
 	.cfi_def_cfa %rsp, PROG_CFA
-	mov %r11, %rbp
+	mov FRAME_RBX(%rbp), %rbx
+	.cfi_restore %rbx
+	mov FRAME_RBP(%rbp), %rbp
 	.cfi_restore %rbp
 	mov si_stack@gottpoff(%rip), %rcx
 	mov %fs:STK_BASE(%rcx), %r11
-	movq $0, %fs:STK_FAST(%rcx)
+	lea si_stack_no_level+STK_RECORD(%rip), %rdx
+	mov %rdx, %fs:STK_FAST(%rcx)
 	movq $0, %fs:STK_BASE(%rcx)
 	movl $0, %fs:STK_READY(%rcx)
 	mov %rdi, %rbx			/* the exit status */
@@ -649,8 +667,8 @@ ENTRY si_entry_avx512, SAVE_AVX512, RESTORE_AVX512
 ENTRY si_entry_novec, SAVE_NONE, RESTORE_NONE
 
 /*
- * The slow path's system calls, made on the interrupted stack (at most 64 bytes below R, so
- * 216 below the site's RSP), preserving every register but rcx, r11 and RFLAGS.
+ * The slow path's system calls, made on the interrupted stack (at most 64 bytes below R - 8,
+ * so at most 216 below the site's RSP), preserving every register but rcx, r11 and RFLAGS.
  */
 .macro SAVE_SYSCALL_REGS
 	.irp r,rax,rdi,rsi,rdx,r10,r8,r9
@@ -667,9 +685,9 @@ ENTRY si_entry_novec, SAVE_NONE, RESTORE_NONE
 
 /*
  * si_stack_alloc: the calling thread's reservation, STK_MAP bytes of PROT_NONE with levels 0
- * and 1 made read-write (the lowest page of each stays its guard).  Returns r11 = its base with si_stack
- * updated, or r11 = 0 when memory has run out (said once on stderr).  If a signal handler made
- * one for this thread meanwhile, that one is kept.
+ * and 1 made read-write (the lowest page of each stays its guard).  Returns r11 = its base with
+ * si_stack updated, or r11 = 0 when memory has run out (said once on stderr).  If a signal
+ * handler made one for this thread meanwhile, that one is kept.
  */
 	.p2align 4
 	.type si_stack_alloc, @function
@@ -709,14 +727,14 @@ si_stack_alloc:
 	test %rax, %rax
 	jnz 5f
 	mov $3, %r8d
-5:
-	mov si_stack@gottpoff(%rip), %rcx
+5:	mov si_stack@gottpoff(%rip), %rcx
 	mov %fs:STK_BASE(%rcx), %r11
 	test %r11, %r11
 	jnz 6f				/* made by a signal handler in the meantime */
 	mov %r9, %fs:STK_BASE(%rcx)
 	or %r8d, %fs:STK_READY(%rcx)
-	mov %r9, %fs:STK_FAST(%rcx)	/* last: the fast path may use it from now on */
+	lea STK_MAP(%r9), %r11
+	mov %r11, %fs:STK_FAST(%rcx)	/* last: the fast path may use it from now on */
 	mov %r9, %r11
 	RESTORE_SYSCALL_REGS
 	ret
@@ -749,7 +767,7 @@ si_stack_alloc:
 
 /*
  * si_stack_grow: level ecx, whose top is r11, made read-write for its first use.  Returns
- * rcx = 0, or nonzero when the kernel refused (memory has run out).
+ * rcx = 0, or nonzero when the kernel refused (memory has run out); keeps r11.
  */
 	.p2align 4
 	.type si_stack_grow, @function
@@ -777,16 +795,16 @@ si_stack_grow:
 /*
  * si_stack_vfork_release: in the parent of a vfork, once the child has exec'd or exited: the
  * levels owned now but not when the vfork started were the child's: they are released.  Uses
- * rcx, r11 and RFLAGS only.
+ * rcx and RFLAGS only.
  */
 	.p2align 4
 	.type si_stack_vfork_release, @function
 si_stack_vfork_release:
 	.cfi_startproc
-	push %rax
+	.irp r,rax,rdx,r11
+	push %\r
 	.cfi_adjust_cfa_offset 8
-	push %rdx
-	.cfi_adjust_cfa_offset 8
+	.endr
 	mov si_stack@gottpoff(%rip), %rcx
 	mov %fs:STK_BASE(%rcx), %r11
 	test %r11, %r11
@@ -799,16 +817,15 @@ si_stack_vfork_release:
 	jnc 2f				/* never used */
 	bt %ecx, %edx
 	jc 2f				/* owned before the vfork */
-	movq $0, FRAME_MARK-FRAME_SIZE(%r11)
 	movq $0, -STK_RECORD(%r11)
 2:	sub $STK_STRIDE, %r11
 	inc %ecx
 	cmp $STK_LEVELS, %ecx
 	jb 1b
-3:	pop %rdx
+3:	.irp r,r11,rdx,rax
+	pop %\r
 	.cfi_adjust_cfa_offset -8
-	pop %rax
-	.cfi_adjust_cfa_offset -8
+	.endr
 	ret
 	.cfi_endproc
 	.size si_stack_vfork_release, . - si_stack_vfork_release

@@ -17,14 +17,13 @@
 #define FRAME_R8	56
 #define FRAME_R9	64
 #define FRAME_SITE	72
-#define FRAME_MARK	80	/* = FRAME_PROG_RSP once the frame is complete, 0 otherwise */
-#define FRAME_PROG_RSP	88	/* R: the interrupted stack, [R] site, [R+8] RFLAGS, [R+16] return */
+#define FRAME_RBX	80	/* rbx holds R from the prologue to the epilogue */
+#define FRAME_PROG_RSP	88	/* R (REC_BUILDING while the frame is being written) */
 #define FRAME_SIZE	96
-#define PROG_SITE	0	/* what the entry pushed at R, below the trampoline's return address */
-#define PROG_RFLAGS	8
-#define PROG_RET	16
-#define PROG_CFA	24	/* R + 24: RSP before the trampoline's call (the site's RSP - 128) */
-#define PROG_PUSHED	16	/* bytes the entry pushes below the return address */
+/* R, the interrupted stack below the red zone: what the entry and the trampoline left there */
+#define PROG_RFLAGS	0
+#define PROG_RET	8	/* the return into the trampoline */
+#define PROG_CFA	16	/* R + 16: RSP before the trampoline's call (the site's RSP - 128) */
 
 #define SITE_RESUME	0
 #define SITE_AFTER_CALL	8
@@ -50,18 +49,19 @@
  * The library stacks of a thread: one reservation of STK_LEVELS stacks of STK_STRIDE bytes,
  * level 0 at the top.  Level k spans [top_k - STK_STRIDE, top_k), top_k = base + STK_MAP -
  * k * STK_STRIDE; its lowest page stays PROT_NONE (the guard), the rest becomes read-write the
- * first time the level is used.  The record of level k, at top_k - 8, is the FRAME_PROG_RSP
- * slot of the frame of the activation that owns the level (0: free); its FRAME_MARK slot is at
- * top_k - 16.
+ * first time the level is used (levels 0 and 1 at once).  The record of level k, at
+ * top_k - STK_RECORD, is the FRAME_PROG_RSP slot of the frame of the activation that owns the
+ * level: 0 free, REC_BUILDING while that frame is being written, then its R.
  */
 #define STK_LEVELS	4
 #define STK_STRIDE	0x40000		/* 256 KiB */
 #define STK_MAP		0x100000	/* STK_LEVELS * STK_STRIDE */
 #define STK_GUARD	0x1000
 #define STK_RECORD	8		/* top_k - STK_RECORD: the record of level k */
+#define REC_BUILDING	1
 
 /* struct si_stack_tls (stack.c), in the thread's static TLS block (initial-exec) */
-#define STK_FAST	0	/* base when the entry may try level 0 at once, else 0 */
+#define STK_FAST	0	/* level 0's top; else si_stack_no_level + STK_RECORD (busy) */
 #define STK_BASE	8	/* the reservation, 0 when this thread has none */
 #define STK_READY	16	/* 32 bits: bit k set when level k is read-write */
 #define STK_FLAGS	20	/* 32 bits: STK_SHARED, STK_BORROWED */

@@ -27,7 +27,7 @@
 #include <sys/uio.h>
 
 struct si_stack_tls {
-	uintptr_t fast;		/* base when the entry may try level 0 at once, else 0 */
+	uintptr_t fast;		/* level 0's top, or si_stack_no_level + STK_RECORD */
 	uintptr_t base;		/* the reservation (STK_MAP bytes), 0 when none */
 	uint32_t ready;		/* bit k: level k is read-write */
 	uint32_t flags;		/* STK_SHARED, STK_BORROWED */
@@ -38,8 +38,16 @@ struct si_stack_tls {
 	 */
 	uint32_t vfork;
 };
-/* Initial-exec TLS, read by entry.S (si_stack@gottpoff); zero in every new thread's TLS. */
-__thread struct si_stack_tls si_stack SI_HIDDEN;
+/*
+ * A record that is never free: `fast` points past it while the thread has no level 0 to try
+ * (no reservation yet, or a TLS block shared by running threads), so the entry's fast path
+ * needs no other test.  entry.S uses it too.
+ */
+SI_HIDDEN const uintptr_t si_stack_no_level = REC_BUILDING;
+#define NO_LEVEL ((uintptr_t)&si_stack_no_level + STK_RECORD)
+
+/* Initial-exec TLS, read by entry.S (si_stack@gottpoff); a new thread's starts like this. */
+__thread struct si_stack_tls si_stack SI_HIDDEN = { .fast = NO_LEVEL };
 
 _Static_assert(offsetof(struct si_stack_tls, fast) == STK_FAST, "stack TLS layout");
 _Static_assert(offsetof(struct si_stack_tls, base) == STK_BASE, "stack TLS layout");
@@ -48,15 +56,15 @@ _Static_assert(offsetof(struct si_stack_tls, flags) == STK_FLAGS, "stack TLS lay
 _Static_assert(offsetof(struct si_stack_tls, vfork) == STK_VFORK, "stack TLS layout");
 _Static_assert(STK_MAP == STK_LEVELS * STK_STRIDE, "stack layout");
 _Static_assert(sizeof(struct si_frame) == FRAME_SIZE, "frame layout");
-_Static_assert(offsetof(struct si_frame, mark) == FRAME_MARK, "frame layout");
+_Static_assert(offsetof(struct si_frame, rbx) == FRAME_RBX, "frame layout");
 _Static_assert(offsetof(struct si_frame, prog_rsp) == FRAME_PROG_RSP, "frame layout");
 _Static_assert(FRAME_SIZE - FRAME_PROG_RSP == STK_RECORD, "a level's record is its frame's R");
 
 /*
  * Two activations whose R lie this close share the same memory: the later one's entry wrote
- * over the earlier one's saved RFLAGS, site and return address (and its code runs where the
- * earlier one's caller had its frames), so the earlier one cannot return any more.  Distinct
- * stacks cannot come this close: each has at least the site's red zone above R in use.
+ * over the earlier one's saved RFLAGS and return address (and its code runs where the earlier
+ * one's caller had its frames), so the earlier one cannot return any more.  Distinct stacks
+ * cannot come this close: each has at least the site's red zone above R in use.
  */
 #define SAME_PLACE 160
 
@@ -102,10 +110,8 @@ static void
 release(int k, uintptr_t rec)
 {
 	volatile struct si_frame *o = level_frame(si_stack.base, k);
-	if (o->prog_rsp != rec)
-		return;		/* claimed anew meanwhile (by a signal handler that has returned) */
-	o->mark = 0;
-	o->prog_rsp = 0;
+	if (o->prog_rsp == rec)	/* else claimed anew meanwhile, by a handler that returned */
+		o->prog_rsp = 0;
 }
 
 /*
@@ -129,27 +135,25 @@ static __thread unsigned memory_checks;
 
 /*
  * Can the activation that owns level k (record rec) no longer return, seen from an activation
- * at R that came from outside the library stacks?  True when sure: the two share memory, or
- * the 24 bytes the owner keeps at rec (site, RFLAGS, return into the trampoline) have been
- * overwritten or unmapped: the code that would return there is gone.  An activation still in
- * its prologue or epilogue (mark unequal to the record) is never judged.
+ * at R that came from outside the library stacks?  True when sure: the two share memory, or the
+ * return into the trampoline the owner keeps at rec + 8 has been overwritten or unmapped: the
+ * code that would return there is gone.  An activation still writing its frame
+ * (REC_BUILDING) is never judged.
  */
 static bool
 left_behind(volatile struct si_frame *o, uintptr_t rec, uintptr_t R)
 {
+	if (rec == REC_BUILDING)
+		return false;
 	if (rec < R + SAME_PLACE && R < rec + SAME_PLACE)
 		return true;
-	if (o->mark != rec)
-		return false;
 	if (memory_checks++ % 64 != 0)
 		return false;
-	uintptr_t w[3];
-	int r = read_words(rec, w, 3);
+	uintptr_t w[2];
+	int r = read_words(rec, w, 2);
 	if (r != 1)
 		return r == 0;
 	const struct si_site *s = o->site;
-	if (w[PROG_SITE / 8] != (uintptr_t)s)
-		return true;
 	uintptr_t ret = w[PROG_RET / 8];
 	return ret != s->after_call && ret != s->vfork_stub + SI_VFORK_STUB_CALL_END;
 }
@@ -218,7 +222,7 @@ si_stack_tls_shared(unsigned long clone_flags)
 	 * before the library had stacks, and the reservation is never freed.
 	 */
 	si_stack.flags |= STK_SHARED;
-	si_stack.fast = 0;
+	si_stack.fast = NO_LEVEL;
 }
 
 bool

@@ -12,8 +12,8 @@ struct si_frame {
 	long rbp, result, nr;
 	long args[6];		/* rdi rsi rdx r10 r8 r9 */
 	const struct si_site *site;
-	uintptr_t mark;		/* = prog_rsp once the frame is complete */
-	uintptr_t prog_rsp;	/* R: [R] site, [R + 8] RFLAGS, [R + 16] return into the trampoline */
+	long rbx;
+	uintptr_t prog_rsp;	/* R: [R] RFLAGS, [R + 8] return into the trampoline */
 };
 
 /*
