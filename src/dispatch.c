@@ -1,8 +1,9 @@
 /*
  * dispatch.c -- what happens to an intercepted syscall: the hooks are called, the syscall runs
- * (or not), the log is written.  Called from entry.S with the saved register frame.  This is the
- * per-syscall hot path: it must never take a lock, allocate, or call libc; everything it needs
- * is a raw syscall (si_syscall6) and thread-local state.
+ * (or not), the log is written.  Called from entry.S with the saved register frame, on the
+ * thread's library stack (stack.c).  This is the per-syscall hot path: it must never take a
+ * lock, allocate, or call libc; everything it needs is a raw syscall (si_syscall6) and
+ * thread-local state.
  */
 #include "intercept.h"
 #include "entry_layout.h"

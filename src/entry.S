@@ -11,54 +11,58 @@
  * above the site's RSP, never write more than 256 bytes below the site's RSP, and must never
  * assume RSP alignment at entry.
  *
- * The stack switch.  Of the interrupted stack the entry uses 24 bytes below the red zone: the
- * trampoline's return address, then RFLAGS and the site, pushed first thing (so RFLAGS is safe
- * before any instruction that changes it).  Call that address R = S - 152:
- *   [R] site   [R + 8] RFLAGS   [R + 16] return into the trampoline   R + 24 = the caller's RSP
+ * The stack switch.  Of the interrupted stack the entry uses 16 bytes below the red zone: the
+ * trampoline's return address, and RFLAGS, pushed first thing (so they are safe before any
+ * instruction that changes them).  Call that address R = S - 144:
+ *   [R] RFLAGS   [R + 8] return into the trampoline   R + 16 = the caller's RSP (S - 128)
  * Everything else (the frame of saved registers, the vector state, the dispatcher, the hooks,
  * the logger) runs on a stack of the library's own, per thread (stack.c, entry_layout.h): a
  * reservation of STK_LEVELS stacks of 256 KiB with a guard page below each, made by the entry
  * itself (raw mmap) the first time the thread needs it.  A level belongs to one activation
  * (one trip through the entry that came from outside the library stacks): its record, the
- * word at the level's top - 8, is that activation's R, and 0 when the level is free.  The
- * decision, with rcx and r11 as scratch (RFLAGS and the site are saved by then):
- *   - RSP already inside the reservation (a signal handler that interrupted a hook, or code a
- *     hook runs, made this syscall): the frame goes right below, on the same stack;
- *   - else, level 0's record is 0 (the common case): writing R there claims it, and the frame
- *     goes at its top;
- *   - else (slow path): the first free level is claimed the same way (made read-write if it
- *     never was), and stack.c's si_stack_check frees the levels of activations a longjmp left
- *     behind (so "in use" never sticks);
- *   - no reservation yet: it is made (raw syscalls); if memory has run out, the syscall goes to
- *     the kernel as it is (the hooks do not see it; one message on stderr);
+ * word at the level's top - 8, is 0 when the level is free, REC_BUILDING while its owner
+ * writes its frame, then the owner's R.  The decision, with rcx as scratch:
+ *   - level 0's record is 0 (the common case: si_stack.fast is level 0's top): the frame goes
+ *     at its top;
+ *   - else (slow path, where the site moves below R to free r11 as well): RSP already inside
+ *     the reservation (a signal handler that interrupted a hook, or code a hook runs, made
+ *     this syscall): the frame goes right below, on the same stack; else the first free level
+ *     (made read-write if it never was), and stack.c's si_stack_check frees the levels of
+ *     activations that a longjmp left behind, so "in use" never sticks;
+ *   - no reservation yet (fast points at a record that is never free): it is made (raw
+ *     syscalls); if memory has run out, the syscall goes to the kernel as it is (the hooks do
+ *     not see it; one message on stderr);
  *   - the TLS block shared with another running thread (a clone with CLONE_VM but without
  *     CLONE_SETTLS), or every level taken: the frame goes on the interrupted stack, as before.
- * The frame is written with mov (the first store, the record, is the claim), then RSP moves
- * into it.  A signal handler that interrupts any of this and makes syscalls either completes
- * its own activation before the interrupted one resumes, or finds the level claimed: the levels
- * are safe against nesting without atomic instructions.  On the way out the registers are
- * reloaded, RSP goes back to R, and only then is the level released (its record set to 0).
- * A thread whose TLS another running thread shares never reaches a level: see stack.c.
+ * The frame is written with mov (the first store, REC_BUILDING into the record, is the claim;
+ * the last, R, completes it), then RSP moves into it.  A signal handler that interrupts any of
+ * this and makes syscalls either completes its own activation before the interrupted one
+ * resumes, or finds the level claimed: the levels are safe against nesting without atomic
+ * instructions.  On the way out the registers are reloaded, RSP goes back to R, and only then
+ * is the level released (its record set to 0).
  *
  * Frame (FRAME_* of entry_layout.h), rbp points at it from the prologue to the epilogue:
- *   rbp  result  nr  rdi rsi rdx r10 r8 r9  site  mark  R (FRAME_PROG_RSP)
- * Its CFI gives the unwinder the CFA as [rbp + FRAME_PROG_RSP] + 24 (DW_CFA_def_cfa_expression)
- * and each saved argument register at its slot (DW_CFA_expression), so backtraces, gdb,
- * pthread_cancel and C++ unwinding walk from a hook across the stack switch into the program.
- * The entry's FDE is marked as a signal frame: gdb refuses a caller whose frame lies below its
- * callee's, which after a switch between two stacks depends on where they were mapped, except
- * across a signal frame.
+ *   rbp  result  nr  rdi rsi rdx r10 r8 r9  site  rbx  R (FRAME_PROG_RSP)
+ * Its CFI gives the unwinder the CFA as [rbp + FRAME_PROG_RSP] + 16 (DW_CFA_def_cfa_expression)
+ * and each saved register at its slot (DW_CFA_expression), so backtraces, gdb, pthread_cancel
+ * and C++ unwinding walk from a hook across the stack switch into the program.  The entry's FDE
+ * is marked as a signal frame: gdb refuses a caller whose frame lies below its callee's, which
+ * after a switch between two stacks depends on where they were mapped, except across a signal
+ * frame.
  *
  * Register roles through the entry:
  *   rax   syscall number (the vfork-post entry: the vfork result) until the frame holds it, then
  *         the dispatcher's result (or number, for an in-place action)
- *   rcx   scratch: the TLS offset of si_stack, differences, the action; at the end the return
+ *   rcx   scratch: the TLS offset of si_stack, level 0's top, the action; at the end the return
  *         address the kernel would have left
- *   r11   the site, then scratch: the reservation's base, the frame's top; at the end RFLAGS
+ *   r11   the site until the frame holds it (the slow path keeps it at [R - 8] and uses r11 for
+ *         the reservation's base, then the frame's top); the stub to jump to; at the end RFLAGS
  *   rdx   the dispatcher's action (SI_ACTION_*) on return, else the program's
+ *   rbx   R from the frame's completion to the epilogue (program rbx saved in the frame): the
+ *         way back to the interrupted stack without waiting for a load
  *   rbp   the frame (program rbp saved in it)
  *   rsp   S - 136, R, then the frame and the vector save area below it
- *   rdi rsi r10 r8 r9, rbx r12-r15  the program's (C code preserves rbx r12-r15)
+ *   rdi rsi r10 r8 r9, r12-r15  the program's (C code preserves rbx rbp r12-r15)
  *
  * Five special cases run the syscall outside C, with the exact program registers (si_dispatch
  * returns a nonzero action in RDX and the syscall number in RAX):
@@ -67,7 +71,8 @@
  *                return through this frame.  The dispatcher stored site->resume at
  *                [child_sp - 8], the site at [child_sp - 16], the number at [child_sp - 24],
  *                the clone flags at [child_sp - 32].  The parent waits in the syscall on the
- *                library stack, its level kept; the child runs its part on its own new stack.
+ *                library stack, its level kept; the child runs its part on its own new stack
+ *                (it may share the parent's TLS, and so its levels).
  *   SYSCALL      the common case, a syscall to run with nothing to do after it: it runs in a
  *                stub of the site's trampoline, at the site's RSP, which goes straight back
  *                to the program.  The level is released before.
@@ -667,8 +672,9 @@ ENTRY si_entry_avx512, SAVE_AVX512, RESTORE_AVX512
 ENTRY si_entry_novec, SAVE_NONE, RESTORE_NONE
 
 /*
- * The slow path's system calls, made on the interrupted stack (at most 64 bytes below R - 8,
- * so at most 216 below the site's RSP), preserving every register but rcx, r11 and RFLAGS.
+ * The slow path's system calls, made on the interrupted stack (the site, rax, the call and these
+ * seven: at most 80 bytes below R, 224 below the site's RSP), preserving every register but
+ * rcx, r11 and RFLAGS.
  */
 .macro SAVE_SYSCALL_REGS
 	.irp r,rax,rdi,rsi,rdx,r10,r8,r9

@@ -10,8 +10,8 @@
  * release a level whose activation may still return.
  *
  * Sizes: STK_LEVELS (4) levels of 256 KiB each, 1 MiB of address space per thread, mapped
- * PROT_NONE; a level becomes read-write (all but its lowest page, the guard) when first used,
- * and only the pages touched cost memory.  Level 0 serves the syscalls of the thread's own
+ * PROT_NONE; a level becomes read-write (all but its lowest page, the guard) when first used
+ * (levels 0 and 1 at once), and only the pages touched cost memory.  Level 0 serves the syscalls of the thread's own
  * code; the others serve activations that start while one is already running without being on
  * its stack: a signal handler on an alternate signal stack (sigaltstack) interrupting a hook,
  * code a hook switches to (its own coroutines), a vfork child.

@@ -11,10 +11,15 @@
  *            CLONE_SETTLS, which therefore runs on its parent's TLS, makes syscalls through
  *            libc while its parent does too, then exits with the exit syscall; the two must
  *            not share a library stack.
+ *   nomem    the address space limited (RLIMIT_AS) to what the process uses plus 256 KiB,
+ *            then 4 threads, one after the other, make file syscalls and fork a child: a
+ *            thread's library stacks (1 MiB of address space) cannot be mapped, and its
+ *            syscalls must still work, run directly (the script checks the library said so
+ *            once on stderr).
  * Every line printed is deterministic; the exit status is 0 when every result was as expected.
  * Waits are bounded (30 s).
  *
- * usage: stk_threads threads|churn|clone <directory for its files>
+ * usage: stk_threads threads|churn|clone|nomem <directory for its files>
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -27,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -205,11 +212,57 @@ run_clone(void)
 	return ok && after ? 0 : 1;
 }
 
+/* ---- nomem */
+
+static void *
+nomem_thread(void *arg)
+{
+	long bad = (long)file_thread(arg);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(getppid() > 0 ? 7 : 1);
+	int status = 0;
+	bad += pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	       WEXITSTATUS(status) != 7;
+	return (void *)bad;
+}
+
+static int
+run_nomem(void)
+{
+	struct rlimit lim;
+	long kib = vm_size_kib();
+	if (kib <= 0 || getrlimit(RLIMIT_AS, &lim) != 0)
+		return 2;
+	lim.rlim_cur = (rlim_t)(kib + 256) * 1024;
+	if (setrlimit(RLIMIT_AS, &lim) != 0) {
+		perror("stk_threads: setrlimit");
+		return 2;
+	}
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	long bad = 0;
+	for (long k = 0; k < 4; k++) {
+		pthread_t t;
+		void *r;
+		if (pthread_create(&t, &attr, nomem_thread, (void *)k) != 0) {
+			fprintf(stderr, "stk_threads: pthread_create failed under the limit\n");
+			return 2;
+		}
+		pthread_join(t, &r);
+		bad += (long)r;
+	}
+	printf("4 threads under an address-space limit, file I/O and fork: %s\n",
+	       bad ? "FAILED" : "ok");
+	return bad ? 1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: stk_threads threads|churn|clone <directory>\n");
+		fprintf(stderr, "usage: stk_threads threads|churn|clone|nomem <directory>\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -221,6 +274,8 @@ main(int argc, char **argv)
 		return run_churn();
 	if (strcmp(argv[1], "clone") == 0)
 		return run_clone();
+	if (strcmp(argv[1], "nomem") == 0)
+		return run_nomem();
 	fprintf(stderr, "stk_threads: unknown case %s\n", argv[1]);
 	return 2;
 }
