@@ -138,29 +138,35 @@
 	.cfi_escape 0x10, DW_R8, 2, 0x76, FRAME_R8
 	.cfi_escape 0x10, DW_R9, 3, 0x76, 0xc0, 0x00
 .endm
+/* the argument registers hold the program's values again */
+.macro CFI_ARGS_IN_PLACE
+	.irp r,rdi,rsi,rdx,r10,r8,r9
+	.cfi_restore %\r
+	.endr
+.endm
 /* on the interrupted stack, RSP = R + \off, every program register in place */
 .macro CFA_AT_R off=0
 	.cfi_def_cfa %rsp, PROG_CFA+\off
 	.cfi_offset %rip, -8
 	.cfi_restore %rbx
 	.cfi_restore %rbp
-	.cfi_restore %rdi
-	.cfi_restore %rsi
-	.cfi_restore %rdx
-	.cfi_restore %r10
-	.cfi_restore %r8
-	.cfi_restore %r9
+	CFI_ARGS_IN_PLACE
 .endm
 /* on the library stack, rbp = the frame, the argument registers reloaded from it */
 .macro CFA_FRAME_ARGS_BACK
 	CFA_VIA_RBP
 	.cfi_offset %rip, -8
-	.cfi_restore %rdi
-	.cfi_restore %rsi
-	.cfi_restore %rdx
-	.cfi_restore %r10
-	.cfi_restore %r8
-	.cfi_restore %r9
+	CFI_ARGS_IN_PLACE
+.endm
+/* the program's argument registers back from the frame (rbp) */
+.macro RELOAD_ARGS
+	mov FRAME_RDI(%rbp), %rdi
+	mov FRAME_RSI(%rbp), %rsi
+	mov FRAME_RDX(%rbp), %rdx
+	mov FRAME_R10(%rbp), %r10
+	mov FRAME_R8(%rbp), %r8
+	mov FRAME_R9(%rbp), %r9
+	CFI_ARGS_IN_PLACE
 .endm
 
 /*
@@ -447,18 +453,7 @@
 
 .Lreturn_\name:				/* rax = result; vectors saved at rsp; rbp = the frame */
 	\restore
-	mov FRAME_RDI(%rbp), %rdi
-	.cfi_restore %rdi
-	mov FRAME_RSI(%rbp), %rsi
-	.cfi_restore %rsi
-	mov FRAME_RDX(%rbp), %rdx
-	.cfi_restore %rdx
-	mov FRAME_R10(%rbp), %r10
-	.cfi_restore %r10
-	mov FRAME_R8(%rbp), %r8
-	.cfi_restore %r8
-	mov FRAME_R9(%rbp), %r9
-	.cfi_restore %r9
+	RELOAD_ARGS
 	mov %rbx, %rsp			/* back at R; the level stays ours until released */
 	.cfi_def_cfa %rsp, PROG_CFA
 	mov FRAME_RBX(%rbp), %rbx
@@ -504,18 +499,7 @@
 .Lspecial_\name:			/* rax = syscall number, rdx = action; rbp = the frame */
 	\restore
 	mov %rdx, %rcx
-	mov FRAME_RDI(%rbp), %rdi
-	.cfi_restore %rdi
-	mov FRAME_RSI(%rbp), %rsi
-	.cfi_restore %rsi
-	mov FRAME_RDX(%rbp), %rdx
-	.cfi_restore %rdx
-	mov FRAME_R10(%rbp), %r10
-	.cfi_restore %r10
-	mov FRAME_R8(%rbp), %r8
-	.cfi_restore %r8
-	mov FRAME_R9(%rbp), %r9
-	.cfi_restore %r9
+	RELOAD_ARGS
 	cmp $SI_ACTION_CLONE_STACK, %ecx
 	je .Lclone_stack_\name
 	cmp $SI_ACTION_EXIT, %ecx

@@ -4,20 +4,6 @@
 # more bytes of the measured coroutine stack touched.
 # usage: stk_coro.sh <stk_coro binary> <stk_hook.so>
 . "$(dirname "$0")/stk_lib.sh"
-prog=$1
-hook=$2
 mkdir "$STK_WORK/files" || exit 2
-
-stk_run native default coro "$prog" "$STK_WORK/files"
-native=$STK_RUN
-stk_expect_exit "$native" 0 || stk_finish
-for pre in lib "$hook"; do
-	for env in $(stk_env_modes); do
-		stk_run "$pre" "$env" coro "$prog" "$STK_WORK/files"
-		stk_expect_exit "$STK_RUN" 0 || continue
-		stk_compare "$STK_RUN" "$native"
-		stk_check_touched "$STK_RUN" "$native"
-		stk_check_active "$STK_RUN"
-	done
-done
+stk_each_mode coro "$2" touched "$1" "$STK_WORK/files"
 stk_finish

@@ -3,8 +3,8 @@
 # on a 2 KiB stack, and under INTERCEPT_ALL_OBJS and INTERCEPT_EXHAUSTIVE the Go runtime's own
 # syscalls run through the library there.  Builds stk_go.go with the installed Go toolchain
 # (its caches in STK_GO_DIR, the standard library only, no network), runs it natively and then
-# twice in every mode under the library alone and under stk_hook.so: the same output and status
-# as native.  Then the go command itself, a real program, lists the standard library under
+# in every mode under the library alone and under stk_hook.so, all twice: the same output and
+# status as native.  Then the go command itself, a real program, lists the standard library under
 # INTERCEPT_ALL_OBJS and INTERCEPT_EXHAUSTIVE, as natively.  Exits 77 (skip) where `go` is
 # missing.
 # usage: stk_go.sh <stk_go.go> <stk_hook.so>   (environment: STK_GO_DIR, a folder of the build)
@@ -28,18 +28,9 @@ if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
 fi
 mkdir "$STK_WORK/files" || exit 2
 
-stk_run native default go "$bin" "$STK_WORK/files"
-native=$STK_RUN
-stk_expect_exit "$native" 0 || stk_finish
-for pre in lib "$hook"; do
-	for env in $(stk_env_modes alllog); do
-		for round in 1 2; do
-			stk_run "$pre" "$env" "go$round" "$bin" "$STK_WORK/files"
-			stk_expect_exit "$STK_RUN" 0 || continue
-			stk_compare "$STK_RUN" "$native"
-			stk_check_active "$STK_RUN"
-		done
-	done
+STK_MODES_EXTRA=alllog
+for round in 1 2; do
+	stk_each_mode "go$round" "$hook" same "$bin" "$STK_WORK/files"
 done
 
 # The go command: dynamically linked on Debian (cgo); skipped where it is static.

@@ -165,6 +165,30 @@ stk_check_active() {
 	esac
 }
 
+# stk_each_mode NAME HOOK CHECKS CMD...: runs CMD natively as NAME, then under the library alone
+# and under HOOK in every mode of stk_env_modes (plus STK_MODES_EXTRA), each compared with the
+# native run and proven active.  CHECKS: "touched" also compares the small stack's bytes.
+# STK_HOOK_EXTRA: assignments for the HOOK runs only.  Ends the script when the native run fails.
+stk_each_mode() {
+	_en=$1; _eh=$2; _ec=$3; shift 3
+	stk_run native default "$_en" "$@"
+	_native=$STK_RUN
+	stk_expect_exit "$_native" 0 || stk_finish
+	for _epre in lib "$_eh"; do
+		STK_EXTRA=""
+		[ "$_epre" = lib ] || STK_EXTRA=${STK_HOOK_EXTRA:-}
+		for _eenv in $(stk_env_modes ${STK_MODES_EXTRA:-}); do
+			stk_run "$_epre" "$_eenv" "$_en" "$@"
+			stk_expect_exit "$STK_RUN" 0 || continue
+			stk_compare "$STK_RUN" "$_native"
+			[ "$_ec" = touched ] && stk_check_touched "$STK_RUN" "$_native"
+			stk_check_active "$STK_RUN"
+			[ -z "${STK_EACH_RUN:-}" ] || "$STK_EACH_RUN" "$STK_RUN"
+		done
+	done
+	STK_EXTRA=""
+}
+
 stk_finish() {
 	if [ "$STK_FAILED" -ne 0 ]; then
 		exit 1

@@ -4,19 +4,5 @@
 # same output and status as native, and at most 256 more bytes of the alternate stack touched.
 # usage: stk_sigalt.sh <stk_sigalt binary> <stk_hook.so>
 . "$(dirname "$0")/stk_lib.sh"
-prog=$1
-hook=$2
-
-stk_run native default sigalt "$prog"
-native=$STK_RUN
-stk_expect_exit "$native" 0 || stk_finish
-for pre in lib "$hook"; do
-	for env in $(stk_env_modes); do
-		stk_run "$pre" "$env" sigalt "$prog"
-		stk_expect_exit "$STK_RUN" 0 || continue
-		stk_compare "$STK_RUN" "$native"
-		stk_check_touched "$STK_RUN" "$native"
-		stk_check_active "$STK_RUN"
-	done
-done
+stk_each_mode sigalt "$2" touched "$1"
 stk_finish
