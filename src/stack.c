@@ -11,10 +11,11 @@
  *
  * Sizes: STK_LEVELS (4) levels of 256 KiB each, 1 MiB of address space per thread, mapped
  * PROT_NONE; a level becomes read-write (all but its lowest page, the guard) when first used
- * (levels 0 and 1 at once), and only the pages touched cost memory.  Level 0 serves the syscalls of the thread's own
- * code; the others serve activations that start while one is already running without being on
- * its stack: a signal handler on an alternate signal stack (sigaltstack) interrupting a hook,
- * code a hook switches to (its own coroutines), a vfork child.
+ * (levels 0 and 1 at once), and only the pages touched cost memory.  Level 0 serves the
+ * syscalls of the thread's own code; the others serve activations that start while one is
+ * already running without being on its stack: a signal handler on an alternate signal stack
+ * (sigaltstack) interrupting a hook, code a hook switches to (its own coroutines), a vfork
+ * child.
  */
 #include "intercept.h"
 #include "entry_layout.h"
@@ -62,11 +63,11 @@ _Static_assert(FRAME_SIZE - FRAME_PROG_RSP == STK_RECORD, "a level's record is i
 
 /*
  * Two activations whose R lie this close share the same memory: the later one's entry wrote
- * over the earlier one's saved RFLAGS and return address (and its code runs where the earlier
- * one's caller had its frames), so the earlier one cannot return any more.  Distinct stacks
- * cannot come this close: each has at least the site's red zone above R in use.
+ * over the earlier one's saved RFLAGS and return address, or its code runs where the earlier
+ * one's site had its red zone, so the earlier one cannot return any more.  Distinct stacks
+ * cannot come this close: each holds at least [R, the site's RSP) in use, PROG_CFA + 128 bytes.
  */
-#define SAME_PLACE 160
+#define SAME_PLACE (PROG_CFA + 128)
 
 static uintptr_t
 level_top(uintptr_t base, int k)
