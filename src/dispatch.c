@@ -1,13 +1,15 @@
 /*
  * dispatch.c -- what happens to an intercepted syscall: the hooks are called, the syscall runs
- * (or not), the log is written.  Called from entry.S with the saved register frame.  This is the
- * per-syscall hot path: it must never take a lock, allocate, or call libc; everything it needs
- * is a raw syscall (si_syscall6) and thread-local state.
+ * (or not), the log is written.  Called from entry.S with the saved register frame, on the
+ * thread's library stack (stack.c).  This is the per-syscall hot path: it must never take a
+ * lock, allocate, or call libc; everything it needs is a raw syscall (si_syscall6) and
+ * thread-local state.
  */
 #include "intercept.h"
 #include "entry_layout.h"
 #include "log.h"
 #include "patch.h"
+#include "stack.h"
 
 #include <linux/sched.h>
 #include <stddef.h>
@@ -22,19 +24,12 @@ __attribute__((visibility("default"))) void (*intercept_hook_point_post_kernel)(
 									       long, long, long,
 									       long, long);
 
-struct si_frame {
-	long rbp, result, nr;
-	long args[6];		/* rdi rsi rdx r10 r8 r9 */
-	const struct si_site *site;
-	long rflags;
-	long ret;
-};
 _Static_assert(offsetof(struct si_frame, result) == FRAME_RESULT, "frame layout");
 _Static_assert(offsetof(struct si_frame, nr) == FRAME_NR, "frame layout");
 _Static_assert(offsetof(struct si_frame, args) == FRAME_RDI, "frame layout");
 _Static_assert(offsetof(struct si_frame, args[5]) == FRAME_R9, "frame layout");
 _Static_assert(offsetof(struct si_frame, site) == FRAME_SITE, "frame layout");
-_Static_assert(offsetof(struct si_frame, rflags) == FRAME_RFLAGS, "frame layout");
+_Static_assert(offsetof(struct si_frame, prog_rsp) == FRAME_PROG_RSP, "frame layout");
 _Static_assert(sizeof(struct si_frame) == FRAME_SIZE, "frame layout");
 _Static_assert(offsetof(struct si_site, resume) == SITE_RESUME, "site layout");
 _Static_assert(offsetof(struct si_site, after_call) == SITE_AFTER_CALL, "site layout");
@@ -53,6 +48,8 @@ struct si_ret {
  * the kernel instead of recursing into the hook.
  */
 static __thread int in_hook;
+/* The part of in_hook that si_internal_begin holds (the library's own work, not a hook). */
+static __thread int internal;
 /*
  * The number of a vfork-like syscall in progress (the vfork-post frame holds only registers).
  * The child runs on its parent's thread memory, so it sees it set until it execs or exits; the
@@ -71,12 +68,25 @@ void
 si_internal_begin(void)
 {
 	in_hook++;
+	internal++;
 }
 
 void
 si_internal_end(void)
 {
 	in_hook--;
+	internal--;
+}
+
+/*
+ * stack.c found that every activation that could have been running a hook on this thread was
+ * left by a longjmp (out of a hook, or out of a signal handler that interrupted one): the
+ * hooks are enabled again, as after a hook's return.
+ */
+void
+si_hooks_left_by_longjmp(void)
+{
+	in_hook = internal;
 }
 
 /*
@@ -108,7 +118,7 @@ check_hook_left(int *unused)
 
 /* Syscalls that need more than "call the hook, run it, return": see entry.S. */
 #define SPECIAL_LOW_MASK ((1ul << SYS_rt_sigreturn) | (1ul << SYS_clone) | (1ul << SYS_fork) | \
-			  (1ul << SYS_vfork))
+			  (1ul << SYS_vfork) | (1ul << SYS_exit))
 static inline int
 is_special(long nr)
 {
@@ -231,6 +241,8 @@ classify_clone(long nr, const long *a, unsigned long *child_sp, unsigned long *f
 	return (flags & CLONE_VM) ? CLONE_SHARED_STACK : CLONE_COPY;
 }
 
+static struct si_ret dispatch_exit(struct si_frame *f);
+
 /* Out of line: its frame would otherwise weigh on every syscall's path through si_dispatch. */
 static __attribute__((noinline)) struct si_ret
 dispatch_special(struct si_frame *f)
@@ -238,6 +250,8 @@ dispatch_special(struct si_frame *f)
 	long nr = f->nr, result = 0;
 	const long *a = f->args;
 
+	if (nr == SYS_exit)
+		return dispatch_exit(f);
 	log_line(f, nr, a, 0, false);
 	if (nr == SYS_rt_sigreturn) {
 		/* Shown to the hook, but it cannot be answered: it must run, and never returns. */
@@ -256,9 +270,12 @@ dispatch_special(struct si_frame *f)
 		((const struct si_site **)child_sp)[-2] = f->site;
 		((long *)child_sp)[-3] = nr;
 		((unsigned long *)child_sp)[-4] = flags;
+		if (flags & CLONE_VFORK)
+			si_stack_before_vfork(NULL);	/* f's level included: kept */
 		return (struct si_ret){ nr, SI_ACTION_CLONE_STACK };
 	case CLONE_SHARED_STACK:
 		vfork_nr = nr;
+		si_stack_before_vfork(f);	/* f's level is released before the stub */
 		return (struct si_ret){ nr, SI_ACTION_VFORK };
 	case CLONE_COPY:
 		break;
@@ -323,6 +340,33 @@ dispatch_logged(struct si_frame *f)
 }
 
 /*
+ * A thread's exit syscall: as any other syscall, but when it runs, the thread's library stacks
+ * go with it (entry.S unmaps them, then makes the call) unless they may still be needed: a TLS
+ * block shared with another thread, a vfork child on its parent's, an exit made from code
+ * running on a library stack.  Those are left mapped.
+ */
+static __attribute__((noinline)) struct si_ret
+dispatch_exit(struct si_frame *f)
+{
+	long nr = f->nr, result;
+	const long *a = f->args;
+	if (__builtin_expect(si_log_fd >= 0, 0)) {
+		struct si_log_pending lp;
+		si_log_before(&lp, f->site, nr, a, hook_runs(f));
+		if (!call_hook(f, nr, a, &result)) {
+			si_log_after(&lp, f->site, nr, a, result);
+			return (struct si_ret){ result, SI_ACTION_RETURN };
+		}
+	} else if (!call_hook(f, nr, a, &result)) {
+		return (struct si_ret){ result, SI_ACTION_RETURN };
+	}
+	if (si_stack_may_free(f))
+		return (struct si_ret){ nr, SI_ACTION_EXIT };
+	result = run_in_kernel(f, nr, a);	/* returns only if the kernel refused */
+	return (struct si_ret){ result, SI_ACTION_RETURN };
+}
+
+/*
  * The common case: a syscall the hook (if any) lets through, with nothing to do after it.  The
  * entry then restores every register and runs it in the site's own syscall stub, at the site's
  * RSP, which returns straight to the program.  Besides saving the trip back through C and the
@@ -352,6 +396,8 @@ si_dispatch_post(struct si_frame *f)
 {
 	unsigned long child_sp, flags;
 	classify_clone(f->nr, f->args, &child_sp, &flags);
+	if ((flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK))
+		si_stack_after_vfork(f);	/* the child has exec'd or exited */
 	after_clone(f, f->nr, f->args, f->result, flags);
 	return (struct si_ret){ f->result, SI_ACTION_RETURN };
 }
@@ -360,6 +406,8 @@ si_dispatch_post(struct si_frame *f)
 SI_HIDDEN struct si_ret
 si_dispatch_clone_child(struct si_frame *f, unsigned long flags)
 {
+	if ((flags & CLONE_VM) && !(flags & CLONE_SETTLS))
+		si_stack_tls_shared(flags);	/* before anything here uses a library stack */
 	after_clone(f, f->nr, f->args, 0, flags);
 	return (struct si_ret){ 0, SI_ACTION_RETURN };
 }
@@ -370,8 +418,10 @@ si_dispatch_vfork_post(struct si_frame *f)
 {
 	long result = f->result, nr = vfork_nr;
 	si_sud_selector = 1;	/* entry.S allowed the stub's syscall (safety net) */
-	if (result != 0)
+	if (result != 0) {
 		vfork_nr = 0;	/* the parent, or no child at all */
+		si_stack_after_vfork(f);
+	}
 	after_clone(f, nr, f->args, result, CLONE_VM);
 	return (struct si_ret){ result, SI_ACTION_RETURN };
 }

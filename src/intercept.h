@@ -153,6 +153,11 @@ struct si_site {
 	uint64_t syscall_stub;	/* `syscall` then back to resume, for SI_ACTION_SYSCALL; or 0 */
 };
 #define SI_SITE_NO_HOOK 1	/* caught outside the patched objects: run, but hooks don't see it */
+/*
+ * Where a vfork stub's call of the vfork-post entry returns: vfork_stub + 20 (syscall, lea,
+ * lea, call; emit.c and the safety net's catch trampolines lay it out alike).
+ */
+#define SI_VFORK_STUB_CALL_END 20
 
 #define SI_MAX_TRAMPOLINE_LEN 320
 /*

@@ -3,7 +3,8 @@
 # missing.  As an ordinary user it only says what is missing; it never fails the build for that.
 set -e
 PKGS="cmake make gcc libc6-dev pkg-config libzydis-dev strace gdb python3 file binutils pandoc groff-base \
-      musl-tools coreutils bash dash perl git tar gzip xz-utils sqlite3 findutils grep sed mawk nodejs libllvm15"
+      musl-tools coreutils bash dash perl git tar gzip xz-utils sqlite3 findutils grep sed mawk nodejs libllvm15 \
+      golang-go"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
