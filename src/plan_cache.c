@@ -361,8 +361,9 @@ anchor(struct span *w, size_t n, const struct si_code *seg, const uint64_t *star
 		note_anchor(w, n, first, seg, places[k], false, best);
 	uint64_t at = seg->addr;
 	for (size_t i = 0; ok && i < n; i++) {
+		/* A signal frame's FDE starts one byte before its code (see analyse.c). */
 		if (best[i] > at)
-			at = best[i];
+			at = best[i] + (seg->eh && si_signal_frame_at(seg->eh, best[i]));
 		if (w[i].lo - at > WINDOW_LEAD)
 			w[i].lo -= WINDOW_LEAD;
 		else

@@ -20,10 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef AT_MINSIGSTKSZ
+#define AT_MINSIGSTKSZ 51
+#endif
 
 #define SIGNALS 1000
 #define HANDLER_ROOM 1024
@@ -65,7 +70,12 @@ main(void)
 	}
 
 	long page = sysconf(_SC_PAGESIZE);
+#ifdef _SC_MINSIGSTKSZ
 	long min = sysconf(_SC_MINSIGSTKSZ);
+#else
+	/* glibc before 2.34: the kernel's own figure (Linux 5.14 and later), else the constant. */
+	long min = (long)getauxval(AT_MINSIGSTKSZ);
+#endif
 	if (min <= 0)
 		min = MINSIGSTKSZ;
 	size_t size = (size_t)min + HANDLER_ROOM;
