@@ -39,12 +39,6 @@
 #define MAX_FILE (1 << 20)
 /* Bytes decoded from a padding jump's start: its last instruction may end 19 bytes on. */
 #define PAD_TAIL 20
-/*
- * A window is decoded from at most this many bytes before it (ranges_of): in a longer
- * function, from the middle of some instruction, and x86 decoding falls into step with the
- * real instructions within a few of them.
- */
-#define WINDOW_LEAD 64
 
 struct header {
 	char magic[8];
@@ -339,7 +333,9 @@ note_anchor(const struct span *w, size_t n, const uint32_t *first, const struct 
  * Moves the start of each of the n windows w (sorted) back to where the full analysis decodes
  * it from, the last function start at or before it (the segment's start when there is none),
  * or, when nearer, to the last place before it where the plan says an instruction starts (of
- * the m in `places`), else WINDOW_LEAD bytes before it; false when out of memory.
+ * the m in `places`); false when out of memory.  (Starting a fixed distance before it, from
+ * the middle of some instruction, was tried: x86 decoding usually falls into step within a few
+ * instructions, but not always, and with glibc 2.31 a syscall went unseen.)
  */
 static bool
 anchor(struct span *w, size_t n, const struct si_code *seg, const uint64_t *starts,
@@ -364,10 +360,7 @@ anchor(struct span *w, size_t n, const struct si_code *seg, const uint64_t *star
 		/* A signal frame's FDE starts one byte before its code (see analyse.c). */
 		if (best[i] > at)
 			at = best[i] + (seg->eh && si_signal_frame_at(seg->eh, best[i]));
-		if (w[i].lo - at > WINDOW_LEAD)
-			w[i].lo -= WINDOW_LEAD;
-		else
-			w[i].lo = at;
+		w[i].lo = at;
 	}
 	free(best);
 	free(first);
@@ -380,9 +373,8 @@ anchor(struct span *w, size_t n, const struct si_code *seg, const uint64_t *star
  * the segment, SIZE_MAX when out of memory.
  *
  * A window is decoded from the last function start before it, as the full analysis decodes
- * it, or from a nearer place the plan names, or from WINDOW_LEAD bytes before it in a longer
- * function: a window that begins in the middle of an instruction then finds no instruction
- * there.  (Decoded from its own start it could not tell: x86 bytes decode from almost
+ * it, or from a nearer place the plan names: a window that begins in the middle of an
+ * instruction then finds no instruction there.  (Decoded from its own start it could not tell: x86 bytes decode from almost
  * anywhere.)  A padding patch is decoded from where the plan says its instructions start: its
  * syscall, and the instruction that does not fall through before its run of padding, up to a
  * little past the jump's 5 bytes (its last instruction may be longer).  There the bytes must
