@@ -385,22 +385,18 @@ static int
 covered(const struct si_patch *p, size_t n, size_t k, uint64_t lo, uint64_t hi)
 {
 	int found = 0;
-	for (size_t j = k; j-- > 0 && p[k].syscall_addr - p[j].syscall_addr < NEAR;)
-		if (p[j].method != SI_PATCH_NONE) {
-			if (overlap(lo, hi, p[j].start, p[j].end))
-				return 2;
-			if (p[j].method == SI_PATCH_JMP_PADDING &&
-			    overlap(lo, hi, p[j].pad_addr, p[j].pad_addr + JMP32_LEN))
-				found = 1;
-		}
-	for (size_t j = k + 1; j < n && p[j].syscall_addr - p[k].syscall_addr < NEAR; j++)
-		if (p[j].method != SI_PATCH_NONE) {
-			if (overlap(lo, hi, p[j].start, p[j].end))
-				return 2;
-			if (p[j].method == SI_PATCH_JMP_PADDING &&
-			    overlap(lo, hi, p[j].pad_addr, p[j].pad_addr + JMP32_LEN))
-				found = 1;
-		}
+	size_t j = k;
+	while (j > 0 && p[k].syscall_addr - p[j - 1].syscall_addr < NEAR)
+		j--;
+	for (; j < n && (j <= k || p[j].syscall_addr - p[k].syscall_addr < NEAR); j++) {
+		if (j == k || p[j].method == SI_PATCH_NONE)
+			continue;
+		if (overlap(lo, hi, p[j].start, p[j].end))
+			return 2;
+		if (p[j].method == SI_PATCH_JMP_PADDING &&
+		    overlap(lo, hi, p[j].pad_addr, p[j].pad_addr + JMP32_LEN))
+			found = 1;
+	}
 	return found;
 }
 
