@@ -113,7 +113,8 @@ si_patch_loaded_objects(bool all, bool fresh)
 	size_t n = si_discover(&objs, all);
 	if (all)
 		forget_unloaded(objs, n);
-	bool threads = false;
+	/* Asked once: while this thread patches, no other can start (see threads_running). */
+	int threads = -1;
 	for (size_t i = 0; i < n; i++) {
 		if (already_patched(&objs[i]))
 			continue;
@@ -122,7 +123,8 @@ si_patch_loaded_objects(bool all, bool fresh)
 			break;
 		*o = objs[i];
 		remember(o);
-		threads = threads || (!fresh && threads_running());
+		if (threads < 0)
+			threads = !fresh && threads_running();
 		si_patch_object(o, threads);
 	}
 	free(objs);
